@@ -1,0 +1,30 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both create .venv and install the
+# exact-pinned lock once; the install is redone only when requirements.lock changes (hash stamp).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
+STAMP := $(VENV)/.installed-$(LOCK_HASH)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install demo test clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "installed requirements.lock ($(LOCK_HASH)) into $(VENV)"
+
+demo: install
+	$(VENV)/bin/zoo predict g2p-luong seq2seq tensorflow attention
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

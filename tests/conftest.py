@@ -1,0 +1,35 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+TOY_RECIPE = {
+    "name": "toy-reverse", "dataset": "toy-reverse", "family": "luong",
+    "model": {"embedding_dim": 16, "encoder_units": 32, "units": 64, "score": "general", "dropout": 0.0},
+    "source_tokenizer": {"split": "chars"}, "target_tokenizer": {"split": "whitespace"},
+    "max_source_length": 16, "max_target_length": 16, "batch_size": 64, "epochs": 6,
+    "learning_rate": 0.005, "decay_from_epoch": 100, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 1,
+    "dev_examples": 300,
+}
+
+
+@pytest.fixture(scope="session")
+def toy_run(tmp_path_factory):
+    """A tiny Luong model trained on 'reverse a digit string' (~20 s on 2 CPU cores)."""
+    from zoo.train import train
+
+    workdir = tmp_path_factory.mktemp("toy-reverse")
+    predictor, metrics = train(dict(TOY_RECIPE), workdir, output=workdir / "pretrained", verbose=0)
+    return predictor, metrics, workdir
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """An untrained tiny Luong model with fixed seed (source vocab 12, target vocab 9)."""
+    import keras
+
+    from zoo.models import Luong
+
+    keras.utils.set_random_seed(7)
+    return Luong(12, 9, embedding_dim=6, encoder_units=5, units=8, score="general")

@@ -1,0 +1,36 @@
+"""The `zoo` command as a user runs it (a fresh process each time)."""
+import json
+import subprocess
+import sys
+
+from zoo import hub
+
+
+def zoo_cli(*args):
+    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_list_and_predict_print_words_phonemes_and_scores():
+    assert "g2p-luong" in zoo_cli("list").stdout
+    out = zoo_cli("predict", "g2p-luong", "hello", "world")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
+    assert [r[:2] for r in rows] == [["hello", "HH AH0 L OW1"], ["world", "W ER1 L D"]]
+    assert all(-5.0 < float(r[2]) <= 0.0 for r in rows)
+
+
+def test_evaluate_reproduces_the_recorded_test_figures():
+    recorded = json.loads((hub.resolve("g2p-luong") / "metrics.json").read_text())["test"]
+    out = zoo_cli("evaluate", "g2p-luong", "--split", "test")
+    assert out.returncode == 0, out.stderr
+    wer = float(out.stdout.split("WER ")[1].split("%")[0])
+    per = float(out.stdout.split("PER ")[1].split("%")[0])
+    print(out.stdout)
+    assert abs(wer - recorded["wer"]) <= 0.5 and abs(per - recorded["per"]) <= 0.5
+
+
+def test_errors_are_one_clear_line_not_a_traceback():
+    out = zoo_cli("predict", "no-such-model", "hi")
+    assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
+    out = zoo_cli("predict", "g2p-luong", " ")
+    assert out.returncode == 2 and "texts[0] is empty or only whitespace" in out.stderr

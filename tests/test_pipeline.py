@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from zoo.data.pipeline import make_dataset, tokenize_pairs
+from zoo.text.tokenizer import Tokenizer
+from zoo.text.vocab import END_ID, START_ID, Vocabulary
+
+SOURCE = Tokenizer(Vocabulary(list("0123456789")), split="chars")
+TARGET = Tokenizer(Vocabulary(list("0123456789")), split="whitespace")
+
+
+def _pairs():
+    rng = np.random.default_rng(0)
+    pairs = []
+    for _ in range(200):
+        digits = "".join(rng.choice(list("0123456789"), size=rng.integers(1, 30)))
+        pairs.append((digits, " ".join(digits[::-1])))
+    return pairs + [("", "1"), ("   ", "1"), ("12", "")]
+
+
+def test_empty_and_overlong_examples_are_dropped_and_counted():
+    pairs = _pairs()
+    _, _, report = tokenize_pairs(pairs, SOURCE, TARGET, max_source_length=20, max_target_length=20)
+    too_long = sum(len(s) > 20 for s, _ in pairs[:200])
+    assert report.empty == 3 and report.too_long == too_long and report.kept == 200 - too_long
+
+
+def test_batches_are_right_padded_shifted_and_bucketed():
+    dataset = make_dataset(_pairs(), SOURCE, TARGET, batch_size=16, max_source_length=40, max_target_length=40,
+                           bucket_boundaries=(8, 16, 24))
+    seen = 0
+    for inputs, target, weights in dataset:
+        source, decoder_input = inputs["source"].numpy(), inputs["decoder_input"].numpy()
+        target, weights = target.numpy(), weights.numpy()
+        assert source.dtype == np.int32 and decoder_input.shape == target.shape == weights.shape
+        lengths = (source != 0).sum(axis=1)
+        for row in range(len(source)):
+            n = lengths[row]
+            assert np.all(source[row, :n] != 0) and np.all(source[row, n:] == 0)  # right padding
+            m = int(weights[row].sum())  # target tokens + </s>
+            assert decoder_input[row, 0] == START_ID and target[row, m - 1] == END_ID
+            np.testing.assert_array_equal(decoder_input[row, 1:m], target[row, : m - 1])  # the shift
+            assert m == n + 1  # reversing keeps the length
+        bucket = np.digitize(lengths + 1, [8, 16, 24], right=False)
+        assert len(set(bucket)) == 1, f"lengths {lengths} span several buckets"
+        seen += len(source)
+    assert seen == 200  # no example lost: partial batches are kept
+
+
+def test_no_surviving_example_is_a_clear_error():
+    with pytest.raises(ValueError, match="No example survived"):
+        make_dataset([("", "")], SOURCE, TARGET, batch_size=4)
+    with pytest.raises(ValueError, match="pairs is empty"):
+        make_dataset([], SOURCE, TARGET, batch_size=4)

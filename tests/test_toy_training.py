@@ -1,0 +1,59 @@
+"""End to end on a learnable toy task: pipeline -> fit -> checkpoints -> pretrained folder -> load."""
+import csv
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import data
+from zoo.evaluation import evaluate
+from zoo.train import load_recipe, train
+
+from conftest import TOY_RECIPE
+
+
+def test_tiny_luong_learns_to_reverse_digit_strings(toy_run):
+    predictor, metrics, _ = toy_run
+    exact_match = 100.0 - metrics["test"]["wer"]
+    print(f"\ntoy reverse: test exact match {exact_match:.1f}% after {TOY_RECIPE['epochs']} epochs")
+    assert exact_match >= 95.0
+    assert predictor.predict(["12345", "9081"]) == ["5 4 3 2 1", "1 8 0 9"]
+
+
+def test_saved_folder_loads_with_identical_predictions(toy_run):
+    predictor, metrics, workdir = toy_run
+    loaded = zoo.load(workdir / "pretrained")
+    sources = list(data.references("toy-reverse", "test"))[:50]
+    original, reloaded = predictor.decode(sources), loaded.decode(sources)
+    assert [h.text for h in original] == [h.text for h in reloaded]
+    np.testing.assert_allclose([h.score for h in original], [h.score for h in reloaded], atol=1e-5)
+    assert evaluate(loaded, "toy-reverse", "test")["wer"] == pytest.approx(metrics["test"]["wer"])
+
+
+def test_checkpoints_and_logs_are_written(toy_run):
+    _, _, workdir = toy_run
+    assert (workdir / "checkpoints" / "best.weights.h5").is_file()
+    assert (workdir / "checkpoints" / "last.weights.h5").is_file()
+    assert not list((workdir / "checkpoints").glob(".tmp-*"))  # no half-written file left behind
+    assert list((workdir / "logs").rglob("events.out.tfevents.*"))  # TensorBoard scalars
+    with open(workdir / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == TOY_RECIPE["epochs"] and "dev_wer" in rows[0] and "val_loss" in rows[0]
+
+
+def test_training_resumes_where_it_stopped(tmp_path):
+    recipe = {**TOY_RECIPE, "epochs": 2}
+    train(recipe, tmp_path, epochs=1, verbose=0)
+    train(recipe, tmp_path, epochs=2, verbose=0)  # a second call continues from the backup
+    with open(tmp_path / "history.csv") as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs == [0, 1]
+
+
+def test_bad_recipe_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"missing \['batch_size'\]"):
+        load_recipe({k: v for k, v in TOY_RECIPE.items() if k != "batch_size"})
+    with pytest.raises(ValueError, match="'epochs' must be int"):
+        load_recipe({**TOY_RECIPE, "epochs": "ten"})
+    with pytest.raises(FileNotFoundError, match="Recipe 'nope' not found"):
+        load_recipe("nope")

@@ -1,0 +1,35 @@
+"""Datasets by name. Each yields (source, target) text pairs with a fixed train/dev/test split and,
+for evaluation, every acceptable reference target of each source."""
+from __future__ import annotations
+
+from zoo.data import cmudict, toy
+
+SPLITS = ("train", "dev", "test")
+_TOY_SIZES = {"train": 4000, "dev": 300, "test": 300}
+_TOY_SEEDS = {"train": 0, "dev": 1, "test": 2}
+
+
+def _check(dataset: str, split: str) -> None:
+    if dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r}; known: {DATASETS}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+
+
+def references(dataset: str, split: str) -> dict[str, list[str]]:
+    """source -> every acceptable target, for one split."""
+    _check(dataset, split)
+    if dataset == "cmudict":
+        return cmudict.references(split)
+    refs: dict[str, list[str]] = {}
+    for source, target in toy.make(dataset.removeprefix("toy-"), _TOY_SIZES[split], seed=_TOY_SEEDS[split]):
+        refs.setdefault(source, []).append(target)
+    return refs
+
+
+def load(dataset: str, split: str) -> list[tuple[str, str]]:
+    """(source, target) pairs of one split; a source with several targets appears once per target."""
+    return [(s, t) for s, targets in references(dataset, split).items() for t in targets]
+
+
+DATASETS = ("cmudict", "toy-reverse", "toy-sort")

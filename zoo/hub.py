@@ -1,0 +1,117 @@
+"""Pretrained models: a registry of folders under ``pretrained/``, checksums, ``load``/``save``.
+
+A pretrained folder holds ``config.json`` (family, model config, tokenizers, length limits),
+``model.weights.h5`` (inference weights only), ``source_vocab.txt``, ``target_vocab.txt``,
+``metrics.json``, a model card ``README.md`` and ``checksums.sha256`` (``sha256sum`` format) covering
+every other file. Loading verifies every checksum first and never touches the network.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+
+from zoo.io import sha256_of
+
+PRETRAINED_DIR = pathlib.Path(os.environ.get("ZOO_PRETRAINED_DIR", pathlib.Path(__file__).resolve().parents[1] / "pretrained"))
+CHECKSUMS = "checksums.sha256"
+FILES = ("config.json", "model.weights.h5", "source_vocab.txt", "target_vocab.txt", "metrics.json", "README.md")
+
+
+class ChecksumError(RuntimeError):
+    """A pretrained file is missing, truncated or corrupted."""
+
+
+def list_models() -> list[str]:
+    """Names of the pretrained models shipped in ``pretrained/``."""
+    if not PRETRAINED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "config.json").is_file())
+
+
+def resolve(name_or_path: str | os.PathLike) -> pathlib.Path:
+    """A registered model name, or a path to a pretrained folder -> its folder."""
+    path = pathlib.Path(name_or_path)
+    if (path / "config.json").is_file():
+        return path
+    if isinstance(name_or_path, str) and (PRETRAINED_DIR / name_or_path / "config.json").is_file():
+        return PRETRAINED_DIR / name_or_path
+    raise KeyError(f"Unknown model {str(name_or_path)!r}: not a pretrained name ({', '.join(list_models()) or 'none'}) "
+                   "nor a folder with a config.json")
+
+
+def verify(folder: str | os.PathLike) -> None:
+    """Checks every file listed in ``checksums.sha256``; raises ``ChecksumError`` naming the file."""
+    folder = pathlib.Path(folder)
+    listing = folder / CHECKSUMS
+    if not listing.is_file():
+        raise ChecksumError(f"{listing} is missing: cannot verify the model's files")
+    for line in listing.read_text().splitlines():
+        digest, _, filename = line.strip().partition("  ")
+        path = folder / filename
+        if not path.is_file():
+            raise ChecksumError(f"{path} is missing (listed in {CHECKSUMS})")
+        if sha256_of(path) != digest:
+            raise ChecksumError(f"{path} is corrupted or truncated: its SHA-256 does not match {CHECKSUMS}")
+
+
+def load(name: str | os.PathLike, verify_checksums: bool = True):
+    """Loads a pretrained model by name (see ``list_models()``) or folder -> a ``Predictor``."""
+    from zoo import models
+    from zoo.predictor import Predictor
+    from zoo.text.tokenizer import Tokenizer
+    from zoo.text.vocab import Vocabulary
+
+    folder = resolve(name)
+    if verify_checksums:
+        verify(folder)
+    config = json.loads((folder / "config.json").read_text())
+    source_vocab = Vocabulary.load(folder / "source_vocab.txt")
+    target_vocab = Vocabulary.load(folder / "target_vocab.txt")
+    model = models.build(config["family"], config["model"])
+    try:
+        model.load_weights(str(folder / "model.weights.h5"))
+    except Exception as error:  # h5py / Keras errors on a damaged or mismatched file
+        raise ChecksumError(f"{folder / 'model.weights.h5'} could not be loaded: {error}") from None
+    return Predictor(
+        model,
+        Tokenizer(source_vocab, **config["source_tokenizer"]),
+        Tokenizer(target_vocab, **config["target_tokenizer"]),
+        max_source_length=config["max_source_length"],
+        max_target_length=config["max_target_length"],
+        name=config.get("name", folder.name),
+    )
+
+
+def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_config: dict | None = None) -> pathlib.Path:
+    """Writes a pretrained folder (built in a temp folder, then renamed into place)."""
+    folder = pathlib.Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))
+    try:
+        config = {
+            "name": folder.name,
+            "family": predictor.model.family,
+            "model": predictor.model.get_config(),
+            "source_tokenizer": predictor.source_tokenizer.get_config(),
+            "target_tokenizer": predictor.target_tokenizer.get_config(),
+            "max_source_length": predictor.max_source_length,
+            "max_target_length": predictor.max_target_length,
+            **(extra_config or {}),
+        }
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        predictor.model.save_weights(str(tmp / "model.weights.h5"))
+        predictor.source_tokenizer.vocabulary.save(tmp / "source_vocab.txt")
+        predictor.target_tokenizer.vocabulary.save(tmp / "target_vocab.txt")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (tmp / "README.md").write_text(card)
+        (tmp / CHECKSUMS).write_text("".join(f"{sha256_of(tmp / f)}  {f}\n" for f in FILES))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return folder

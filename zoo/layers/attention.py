@@ -1,0 +1,87 @@
+"""Luong (multiplicative / concat) attention over an encoder memory, masked over source padding.
+
+Backend-agnostic: ``keras.layers`` and ``keras.ops`` only.
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+SCORES = ("dot", "general", "concat")
+
+
+def masked_softmax(scores, mask):
+    """Softmax over the last axis where ``mask`` is True; masked positions get exactly 0.
+
+    scores: (batch, src_len) float, mask: (batch, src_len) bool -> (batch, src_len).
+    """
+    scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+    # exp(-1e9 - max) underflows to exactly 0; the mask product also zeroes a fully masked row.
+    exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True)) * ops.cast(mask, scores.dtype)
+    return exp / ops.maximum(ops.sum(exp, axis=-1, keepdims=True), 1e-30)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LuongAttention(keras.layers.Layer):
+    """Luong et al. 2015 global attention.
+
+    score(h, m) = h·m (``dot``), h·W m (``general``), or vᵀ tanh(W [h; m]) (``concat``).
+
+    Args:
+        score: ``"dot"``, ``"general"`` or ``"concat"``.
+        units: hidden size of the ``concat`` score (defaults to the query size).
+
+    Call: ``context, weights = attention(query, memory, memory_mask)`` with
+        query (batch, q_units), memory (batch, src_len, m_units), memory_mask (batch, src_len) bool
+        -> context (batch, m_units), weights (batch, src_len) summing to 1 over unmasked positions.
+    """
+
+    def __init__(self, score: str = "general", units: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+        if units is not None and units <= 0:
+            raise ValueError(f"units must be > 0, got {units}")
+        self.score = score
+        self.units = units
+
+    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+        query_units, memory_units = query_shape[-1], memory_shape[-1]
+        if self.score == "dot" and query_units != memory_units:
+            raise ValueError(
+                f"score='dot' needs query and memory of the same size, got {query_units} and {memory_units}; "
+                "use score='general' or 'concat'."
+            )
+        if self.score == "general":
+            # h·W m computed as (W^T h)·m: the query is projected once per step, the memory never.
+            self.query_kernel = self.add_weight(name="query_kernel", shape=(query_units, memory_units))
+        elif self.score == "concat":
+            units = self.units or query_units
+            self.query_kernel = self.add_weight(name="query_kernel", shape=(query_units, units))
+            self.memory_kernel = self.add_weight(name="memory_kernel", shape=(memory_units, units))
+            self.score_vector = self.add_weight(name="score_vector", shape=(units,))
+
+    def call(self, query, memory, memory_mask):
+        if self.score == "concat":
+            hidden = ops.tanh(
+                ops.expand_dims(ops.matmul(query, self.query_kernel), 1)  # (batch, 1, units)
+                + ops.matmul(memory, self.memory_kernel)  # (batch, src_len, units)
+            )
+            scores = ops.sum(hidden * self.score_vector, axis=-1)  # (batch, src_len)
+        else:
+            if self.score == "general":
+                query = ops.matmul(query, self.query_kernel)  # (batch, m_units)
+            scores = ops.einsum("bm,bsm->bs", query, memory)  # (batch, src_len)
+        weights = masked_softmax(scores, memory_mask)  # (batch, src_len)
+        context = ops.einsum("bs,bsm->bm", weights, memory)  # (batch, m_units)
+        return context, weights
+
+    def compute_output_spec(self, query, memory, memory_mask):
+        batch, src_len, memory_units = memory.shape
+        return (
+            keras.KerasTensor((batch, memory_units), dtype=self.compute_dtype),
+            keras.KerasTensor((batch, src_len), dtype=self.compute_dtype),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "score": self.score, "units": self.units}

@@ -1,0 +1,98 @@
+"""Luong et al. 2015, "Effective Approaches to Attention-based Neural Machine Translation".
+
+Encoder: embedding -> stacked (bi)LSTM; its final states pass through a dense bridge to the
+decoder's size. Decoder: LSTM with input feeding (the previous attentional state h̃ joins the
+next input), global attention (dot / general / concat score) and h̃_t = tanh(W_c [ctx_t; h_t]),
+then dropout and a projection to the target vocabulary.
+Backend-agnostic: ``keras.layers`` and ``keras.ops`` only.
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo.layers.attention import SCORES
+from zoo.layers.cells import LuongDecoderCell, RecurrentDecoder
+from zoo.layers.encoders import RNNEncoder, check_positive
+from zoo.models.base import Seq2Seq
+
+
+class Luong(Seq2Seq):
+    """LSTM encoder-decoder with Luong attention and input feeding.
+
+    Args:
+        source_vocab_size, target_vocab_size: vocabulary sizes, reserved ids included.
+        embedding_dim: size of the source and target embeddings.
+        encoder_units: LSTM size per direction; encoder_layers: stacked encoder layers.
+        bidirectional: bidirectional encoder (memory size 2 * encoder_units).
+        units: decoder LSTM and attentional state size.
+        score: attention score, ``"dot"`` (needs memory size == units), ``"general"`` or ``"concat"``.
+        dropout: rate on embeddings, between encoder layers and before the output projection.
+    """
+
+    family = "luong"
+    state_names = LuongDecoderCell.state_names
+
+    def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 64,
+                 encoder_units: int = 256, encoder_layers: int = 1, bidirectional: bool = True,
+                 units: int = 512, score: str = "general", dropout: float = 0.0):
+        check_positive(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                       embedding_dim=embedding_dim, encoder_units=encoder_units,
+                       encoder_layers=encoder_layers, units=units)
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        memory_units = encoder_units * (2 if bidirectional else 1)
+        if score == "dot" and memory_units != units:
+            raise ValueError(
+                f"score='dot' needs the encoder memory size ({memory_units} = encoder_units"
+                f"{' * 2 (bidirectional)' if bidirectional else ''}) to equal units ({units})."
+            )
+        self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                           embedding_dim=embedding_dim, encoder_units=encoder_units,
+                           encoder_layers=encoder_layers, bidirectional=bidirectional, units=units,
+                           score=score, dropout=dropout)
+
+        # Layers, shared by the three graphs below.
+        self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim, name="source_embedding")
+        self.target_embedding = keras.layers.Embedding(target_vocab_size, embedding_dim, name="target_embedding")
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder_rnn = RNNEncoder(encoder_units, encoder_layers, bidirectional, "lstm", dropout, name="encoder")
+        self.bridge_h = keras.layers.Dense(units, activation="tanh", name="bridge_h")
+        self.bridge_c = keras.layers.Dense(units, name="bridge_c")
+        self.cell = LuongDecoderCell(units, score, name="decoder_cell")
+        self.decoder = RecurrentDecoder(self.cell, name="decoder")
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+        self.projection = keras.layers.Dense(target_vocab_size, name="projection")
+
+        # trainer and encoder: one graph; the encoder is its source-side sub-graph.
+        source = keras.Input((None,), dtype="int32", name="source")
+        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
+        memory, memory_mask, initial_state = self._encode(source)
+        embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
+        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # (batch, tgt_len, units)
+        logits = self.projection(self.output_dropout(outputs))  # (batch, tgt_len, vocab)
+        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, logits, name="luong_trainer")
+        self.encoder = keras.Model(source, [memory, memory_mask, *initial_state], name="luong_encoder")
+
+        # step: one decoder token, carrying state.
+        token = keras.Input((), dtype="int32", name="token")
+        step_memory = keras.Input((None, memory_units), name="memory")
+        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
+        state = [keras.Input((units,), name=name) for name in self.state_names]
+        attentional, new_state, weights = self.cell(self.target_embedding(token), state, step_memory, step_mask)
+        step_logits = self.projection(attentional)  # (batch, vocab)
+        self.step = keras.Model([token, step_memory, step_mask, *state], [step_logits, weights, *new_state],
+                                name="luong_step")
+
+    def _encode(self, source):
+        """source (batch, src_len) -> memory, memory_mask, [h0, c0, h̃0] (batch, units) each."""
+        memory_mask = ops.not_equal(source, 0)  # (batch, src_len) bool
+        embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
+        memory, (h, c) = self.encoder_rnn(embedded, memory_mask)  # (batch, src_len, m_units)
+        h0 = self.bridge_h(h)  # (batch, units)
+        return memory, memory_mask, [h0, self.bridge_c(c), ops.zeros_like(h0)]
+
+    def get_config(self) -> dict:
+        return dict(self.config)

@@ -1,0 +1,70 @@
+"""In-graph tokenization (TensorFlow side): strings -> ragged ids -> strings.
+
+A ``Tokenizer`` is a ``tf.Module`` so its lookup table is tracked when it is saved inside a
+SavedModel (untracked tables break exports). It runs in tf.data pipelines, in eager code and in
+exported graphs alike, and uses only core TensorFlow and tensorflow-text ops.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from zoo.text.vocab import END_ID, UNK_ID, Vocabulary
+
+SPLITS = ("chars", "whitespace")
+
+
+class Tokenizer(tf.Module):
+    """Splits text into tokens (characters or whitespace-separated words) and maps them to ids.
+
+    Args:
+        vocabulary: the token list; unknown tokens map to ``<unk>`` (id 3).
+        split: ``"chars"`` (every Unicode character is a token) or ``"whitespace"``.
+        lowercase: case-fold (Unicode-aware, tensorflow-text ``case_fold_utf8``) before splitting.
+    """
+
+    def __init__(self, vocabulary: Vocabulary, split: str = "chars", lowercase: bool = False, name=None):
+        super().__init__(name=name)
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.vocabulary = vocabulary
+        self.split = split
+        self.lowercase = lowercase
+        self.joiner = "" if split == "chars" else " "
+        tokens = tf.constant(vocabulary.tokens)
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tokens, tf.range(len(vocabulary.tokens), dtype=tf.int64)),
+            default_value=UNK_ID,
+        )
+        self.id_to_token = tf.Variable(tokens, trainable=False, name="id_to_token")
+
+    def get_config(self) -> dict:
+        return {"split": self.split, "lowercase": self.lowercase}
+
+    def normalize(self, strings: tf.Tensor) -> tf.Tensor:
+        """(batch,) strings -> (batch,) strings, whitespace-trimmed and optionally case-folded."""
+        strings = tf.strings.strip(strings)
+        if self.lowercase:
+            strings = tf_text.case_fold_utf8(strings)
+        return strings
+
+    def tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
+        """(batch,) strings -> (batch, None) ragged string tokens. Invalid UTF-8 becomes U+FFFD."""
+        strings = self.normalize(tf.convert_to_tensor(strings, tf.string))
+        if self.split == "chars":
+            return tf.strings.unicode_split(strings, "UTF-8", errors="replace")
+        return tf.strings.split(strings)
+
+    def encode(self, strings: tf.Tensor) -> tf.RaggedTensor:
+        """(batch,) strings -> (batch, None) ragged int32 ids."""
+        tokens = self.tokenize(strings)
+        return tf.cast(tokens.with_flat_values(self.table.lookup(tokens.flat_values)), tf.int32)
+
+    def detokenize(self, ids: tf.Tensor) -> tf.Tensor:
+        """(batch, len) int ids -> (batch,) strings. Stops at ``</s>``; drops ``<pad>``/``<s>``."""
+        ids = tf.cast(ids, tf.int32)
+        is_end = tf.cast(tf.equal(ids, END_ID), tf.int32)
+        before_end = tf.equal(tf.cumsum(is_end, axis=-1), 0)
+        keep = tf.logical_and(before_end, ids >= UNK_ID)  # drops <pad>, <s>; keeps <unk> and real tokens
+        tokens = tf.ragged.boolean_mask(tf.gather(self.id_to_token, ids), keep)
+        return tf.strings.reduce_join(tokens, axis=-1, separator=self.joiner)

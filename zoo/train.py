@@ -1,0 +1,143 @@
+"""Train a model from a recipe with Keras ``fit`` (TensorFlow data pipeline, any Keras backend).
+
+A recipe is a JSON file (see ``recipes/``): dataset, family and model config, tokenizers, length
+limits and optimisation settings. ``train`` builds the vocabularies from the training split (saved
+in the work folder so a resumed run reuses them), the tf.data pipelines and the model, then fits with:
+SequenceMetrics (dev WER/PER), AtomicCheckpoint (last + best weights, atomic), BackupAndRestore (a
+killed run resumes from its last finished epoch, and a finished
+one continues when asked for more epochs), a learning-rate schedule, TensorBoard and a CSV log.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pathlib
+
+import keras
+
+from zoo import data, models
+from zoo.callbacks import AtomicCheckpoint, SequenceMetrics
+from zoo.data.pipeline import make_dataset
+from zoo.metrics import masked_accuracy, masked_loss
+from zoo.predictor import Predictor
+from zoo.text.tokenizer import Tokenizer
+from zoo.text.vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+RECIPE_KEYS = {
+    "name": str, "dataset": str, "family": str, "model": dict, "source_tokenizer": dict,
+    "target_tokenizer": dict, "max_source_length": int, "max_target_length": int, "batch_size": int,
+    "epochs": int, "learning_rate": float, "decay_from_epoch": int, "decay_rate": float,
+    "clipnorm": float, "seed": int, "dev_examples": int,
+}
+RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
+
+
+def load_recipe(recipe: str | os.PathLike | dict) -> dict:
+    """A recipe path, a name in ``recipes/`` or a dict -> validated recipe dict."""
+    if not isinstance(recipe, dict):
+        path = pathlib.Path(recipe)
+        if not path.is_file() and (RECIPES_DIR / f"{recipe}.json").is_file():
+            path = RECIPES_DIR / f"{recipe}.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"Recipe {str(recipe)!r} not found (neither a file nor a name in {RECIPES_DIR})")
+        recipe = json.loads(path.read_text())
+    missing = sorted(set(RECIPE_KEYS) - set(recipe))
+    unknown = sorted(set(recipe) - set(RECIPE_KEYS) - {"comment"})
+    if missing or unknown:
+        raise ValueError(f"Recipe keys: missing {missing}, unknown {unknown}")
+    for key, kind in RECIPE_KEYS.items():
+        if not isinstance(recipe[key], (int, float) if kind is float else kind):
+            raise ValueError(f"Recipe key {key!r} must be {kind.__name__}, got {recipe[key]!r}")
+    return recipe
+
+
+def build_vocabulary(texts, tokenizer_config: dict) -> Vocabulary:
+    """Vocabulary of every token the tokenizer's split rule finds in ``texts``."""
+    import tensorflow as tf
+
+    splitter = Tokenizer(Vocabulary([]), **tokenizer_config)
+    tokens = splitter.tokenize(tf.constant(list(texts))).to_list()
+    return Vocabulary.build([t.decode("utf-8") for t in row] for row in tokens)
+
+
+def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs) -> tuple[Vocabulary, Vocabulary]:
+    paths = workdir / "source_vocab.txt", workdir / "target_vocab.txt"
+    if all(p.is_file() for p in paths):  # a resumed run must keep the ids it trained with
+        return Vocabulary.load(paths[0]), Vocabulary.load(paths[1])
+    sources, targets = zip(*train_pairs)
+    vocabs = build_vocabulary(sources, recipe["source_tokenizer"]), build_vocabulary(targets, recipe["target_tokenizer"])
+    for vocab, path in zip(vocabs, paths):
+        vocab.save(path)
+    return vocabs
+
+
+def lr_schedule(recipe: dict):
+    """Constant learning rate, then multiplied by ``decay_rate`` every epoch from ``decay_from_epoch`` (1-based)."""
+    base, start, rate = recipe["learning_rate"], recipe["decay_from_epoch"], recipe["decay_rate"]
+
+    def schedule(epoch: int, lr=None) -> float:  # Keras passes a 0-based epoch
+        decays = max(0, epoch + 1 - start + 1)
+        return float(base * rate**decays)
+
+    return schedule
+
+
+def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output: str | os.PathLike | None = None,
+          verbose: int | str = "auto") -> tuple[Predictor, dict]:
+    """Trains (or resumes) a recipe in ``workdir``; returns the predictor (best dev weights) and test metrics.
+
+    With ``output``, also writes a pretrained folder (weights, vocabularies, config, metrics, card).
+    """
+    recipe = load_recipe(recipe)
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
+    epochs = recipe["epochs"] if epochs is None else epochs
+    keras.utils.set_random_seed(recipe["seed"])
+
+    train_pairs = data.load(recipe["dataset"], "train")
+    dev_pairs = data.load(recipe["dataset"], "dev")
+    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs)
+    source_tokenizer = Tokenizer(source_vocab, **recipe["source_tokenizer"])
+    target_tokenizer = Tokenizer(target_vocab, **recipe["target_tokenizer"])
+    limits = dict(max_source_length=recipe["max_source_length"], max_target_length=recipe["max_target_length"])
+    train_data = make_dataset(train_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], seed=recipe["seed"], **limits)
+    dev_data = make_dataset(dev_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], shuffle=False, **limits)
+
+    model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": len(source_vocab),
+                                            "target_vocab_size": len(target_vocab)})
+    predictor = Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
+    model.trainer.compile(
+        optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
+        loss=masked_loss(),
+        weighted_metrics=[masked_accuracy()],
+    )
+    checkpoints = workdir / "checkpoints"
+    callbacks = [
+        SequenceMetrics(predictor, data.references(recipe["dataset"], "dev"), max_examples=recipe["dev_examples"]),
+        AtomicCheckpoint(str(checkpoints), model, monitor="dev_wer", mode="min"),
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=False),
+        keras.callbacks.LearningRateScheduler(lr_schedule(recipe)),
+        keras.callbacks.TensorBoard(str(workdir / "logs")),
+        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
+    ]
+    log.info("training %s: %d parameters, %d epochs", recipe["name"], model.count_params(), epochs)
+    model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+
+    model.load_weights(str(checkpoints / "best.weights.h5"))
+    from zoo.evaluation import evaluate
+
+    metrics = {"recipe": recipe["name"], "parameters": model.count_params(), "epochs": epochs,
+               "decoding": "greedy", "dev": evaluate(predictor, recipe["dataset"], "dev"),
+               "test": evaluate(predictor, recipe["dataset"], "test")}
+    (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    if output is not None:
+        from zoo import hub
+        from zoo.card import model_card
+
+        hub.save(predictor, output, metrics, model_card(recipe, metrics),
+                 extra_config={"dataset": recipe["dataset"], "recipe": f"recipes/{recipe['name']}.json"})
+    return predictor, metrics
