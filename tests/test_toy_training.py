@@ -18,15 +18,20 @@ def test_tiny_luong_learns_to_reverse_digit_strings(toy_run):
     print(f"\ntoy reverse: test exact match {exact_match:.1f}% after {TOY_RECIPE['epochs']} epochs")
     assert exact_match >= 95.0
     assert predictor.predict(["12345", "9081"]) == ["5 4 3 2 1", "1 8 0 9"]
+    assert predictor.predict(["12345"], beam_size=4) == ["5 4 3 2 1"]
+    n_best = predictor.predict(["12345"], beam_size=4, n_best=3)
+    assert n_best[0][0] == "5 4 3 2 1" and len(set(n_best[0])) == 3
 
 
 def test_saved_folder_loads_with_identical_predictions(toy_run):
     predictor, metrics, workdir = toy_run
     loaded = zoo.load(workdir / "pretrained")
     sources = list(data.references("toy-reverse", "test"))[:50]
-    original, reloaded = predictor.decode(sources), loaded.decode(sources)
-    assert [h.text for h in original] == [h.text for h in reloaded]
-    np.testing.assert_allclose([h.score for h in original], [h.score for h in reloaded], atol=1e-5)
+    for options in ({}, {"beam_size": 3, "n_best": 2}):
+        original, reloaded = predictor.decode(sources, **options), loaded.decode(sources, **options)
+        assert [[h.text for h in n] for n in original] == [[h.text for h in n] for n in reloaded]
+        np.testing.assert_allclose([[h.score for h in n] for n in original],
+                                   [[h.score for h in n] for n in reloaded], atol=1e-5)
     assert evaluate(loaded, "toy-reverse", "test")["wer"] == pytest.approx(metrics["test"]["wer"])
 
 

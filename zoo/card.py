@@ -6,6 +6,13 @@ import json
 
 def model_card(recipe: dict, metrics: dict) -> str:
     test, dev = metrics["test"], metrics["dev"]
+    beam = metrics.get("beam")
+    beam_rows = ""
+    if beam:
+        b = beam["strategy"]
+        label = f"beam {b['beam_size']}, alpha {b['alpha']}"
+        beam_rows = (f"| dev, {label} | {beam['dev']['count']} | {beam['dev']['wer']:.2f} | {beam['dev']['per']:.2f} |\n"
+                     f"| test, {label} | {beam['test']['count']} | {beam['test']['wer']:.2f} | {beam['test']['per']:.2f} |\n")
     return f"""# {recipe['name']}
 
 A `{recipe['family']}` sequence-to-sequence model trained by the seq2seq-zoo recipe
@@ -18,13 +25,16 @@ model = zoo.load("{recipe['name']}")
 model.predict(["hello"])
 ```
 
-## Results ({metrics['decoding']} decoding, every reference variant counts)
-| split | examples | WER % | PER % |
+## Results (every reference variant counts)
+| split, decoding | examples | WER % | PER % |
 |---|---|---|---|
-| dev | {dev['count']} | {dev['wer']:.2f} | {dev['per']:.2f} |
-| test | {test['count']} | {test['wer']:.2f} | {test['per']:.2f} |
-
-`zoo evaluate {recipe['name']} --split test` reproduces the test row.
+| dev, greedy | {dev['count']} | {dev['wer']:.2f} | {dev['per']:.2f} |
+| test, greedy | {test['count']} | {test['wer']:.2f} | {test['per']:.2f} |
+{beam_rows}
+WER is the share of words whose predicted pronunciation is not one of the dictionary's; PER is
+phoneme edits over reference phonemes (closest reference), both computed with `jiwer`. The beam's
+length penalty alpha was chosen on dev among {list(beam['dev_wer_by_alpha']) if beam else []}.
+`zoo evaluate {recipe['name']} --split test` reproduces the test rows.
 
 ## Model
 {metrics['parameters']:,} parameters, trained {metrics['epochs']} epochs; weights are those of the epoch

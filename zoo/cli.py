@@ -25,9 +25,14 @@ def cmd_list(args) -> int:
 def cmd_predict(args) -> int:
     from zoo import hub
 
+    from zoo.predictor import make_strategy
+
     model = hub.load(args.name)
-    for text, hyp in zip(args.text, model.decode(args.text)):
-        print(f"{text}\t{hyp.text}\t{hyp.score:.4f}")
+    strategy = make_strategy(beam_size=args.beam, n_best=args.n_best, alpha=args.alpha, sample=args.sample,
+                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+    for text, hypotheses in zip(args.text, model.decode(args.text, strategy=strategy)):
+        for hyp in hypotheses:
+            print(f"{text}\t{hyp.text}\t{hyp.score:.4f}")
     return 0
 
 
@@ -47,9 +52,11 @@ def cmd_evaluate(args) -> int:
     model = hub.load(args.name)
     with open(hub.resolve(args.name) / "config.json") as f:
         dataset = json.load(f).get("dataset", "cmudict")
-    scores = evaluate(model, dataset, args.split, max_examples=args.max_examples)
-    print(f"{args.name} {dataset}/{args.split} (greedy): WER {scores['wer']:.2f}%  PER {scores['per']:.2f}%  "
-          f"({scores['count']} examples, {scores['seconds']} s)")
+    for beam in sorted({1, args.beam}):
+        scores = evaluate(model, dataset, args.split, max_examples=args.max_examples, beam_size=beam, alpha=args.alpha)
+        name = "greedy" if beam == 1 else f"beam {beam}"
+        print(f"{args.name} {dataset}/{args.split} ({name}): WER {scores['wer']:.2f}%  PER {scores['per']:.2f}%  "
+              f"({scores['count']} examples, {scores['seconds']} s)")
     return 0
 
 
@@ -60,17 +67,28 @@ def parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="predict with a pretrained model: prints input, output, score")
     pr.add_argument("name", help="pretrained model name or folder")
     pr.add_argument("text", nargs="+", help="input texts")
+    pr.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    pr.add_argument("--n-best", type=int, default=1, help="hypotheses printed per input (<= beam, or samples)")
+    pr.add_argument("--alpha", type=float, default=0.6, help="beam search length penalty exponent")
+    pr.add_argument("--sample", action="store_true", help="sample instead of searching")
+    pr.add_argument("--temperature", type=float, default=1.0)
+    pr.add_argument("--top-k", type=int, default=0)
+    pr.add_argument("--top-p", type=float, default=1.0)
+    pr.add_argument("--seed", type=int, default=0)
     pr.set_defaults(run=cmd_predict)
     tr = sub.add_parser("train", help="train (or resume) a recipe")
     tr.add_argument("recipe", help="recipe JSON file or name in recipes/")
     tr.add_argument("--workdir", required=True, help="folder for checkpoints, backups, logs (resumes if present)")
-    tr.add_argument("--epochs", type=int, help="override the recipe's epoch count")
+    tr.add_argument("--epochs", type=int,
+                    help="total epochs (default: the recipe's); 0 only evaluates and packages the best checkpoint")
     tr.add_argument("--output", help="write a pretrained folder here when done")
     tr.set_defaults(run=cmd_train)
     ev = sub.add_parser("evaluate", help="WER/PER of a pretrained model on a split (jiwer)")
     ev.add_argument("name")
     ev.add_argument("--split", default="test", choices=("train", "dev", "test"))
     ev.add_argument("--max-examples", type=int)
+    ev.add_argument("--beam", type=int, default=4, help="also report beam search with this beam size")
+    ev.add_argument("--alpha", type=float, default=0.6)
     ev.set_defaults(run=cmd_evaluate)
     return p
 

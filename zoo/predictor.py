@@ -23,6 +23,17 @@ class Hypothesis:
     attention: np.ndarray
 
 
+def make_strategy(beam_size: int = 1, n_best: int = 1, alpha: float = 0.6, coverage_penalty: float = 0.0,
+                  sample: bool = False, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                  seed: int = 0):
+    """Keyword arguments of ``predict`` -> a decoding strategy (greedy, beam search or sampling)."""
+    if sample:
+        return decoding.Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, num_samples=n_best)
+    if beam_size == 1 and n_best == 1:
+        return decoding.Greedy()
+    return decoding.BeamSearch(beam_size=beam_size, alpha=alpha, coverage_penalty=coverage_penalty, n_best=n_best)
+
+
 class Predictor:
     """Predicts with a seq2seq family.
 
@@ -30,7 +41,7 @@ class Predictor:
         model: a family following ``zoo.models.base.Seq2Seq``.
         source_tokenizer, target_tokenizer: in-graph tokenizers with their vocabularies.
         max_source_length: longest accepted input, in source tokens (longer input is an error).
-        max_target_length: decoding stops after this many output tokens.
+        max_target_length: decoding stops after this many output tokens (plus </s>).
     """
 
     def __init__(self, model: Seq2Seq, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
@@ -41,9 +52,16 @@ class Predictor:
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.name = name
-        self._greedy = decoding.compile_decoder(
-            lambda source_ids: decoding.greedy(model, source_ids, max_length=max_target_length + 1)
-        )
+        self._decoders = {}
+
+    def decoder(self, strategy):
+        """The compiled decoding function for a strategy: (batch, src_len) ids -> ``Decoded``."""
+        if strategy not in self._decoders:
+            def decode_ids(source_ids):
+                return decoding.search(self.model, source_ids, strategy, max_length=self.max_target_length + 1)
+
+            self._decoders[strategy] = decoding.compile_decoder(decode_ids)
+        return self._decoders[strategy]
 
     def encode_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:
         """Validates and tokenizes texts -> ((batch, src_len) int32 right-padded ids, source tokens)."""
@@ -73,26 +91,44 @@ class Predictor:
         tokens = [[t.decode("utf-8") for t in row] for row in self.source_tokenizer.tokenize(strings).to_list()]
         return ids.to_tensor(default_value=0).numpy().astype("int32"), tokens
 
-    def decode(self, texts: Sequence[str], batch_size: int = 256) -> list[Hypothesis]:
-        """Greedy-decodes each text into a ``Hypothesis``."""
+    def decode(self, texts: Sequence[str], strategy=None, batch_size: int = 256, **options) -> list[list[Hypothesis]]:
+        """Decodes each text -> its n-best ``Hypothesis`` list, best first.
+
+        ``strategy`` is a ``zoo.decoding`` strategy; or pass ``predict``'s keyword options.
+        """
+        strategy = strategy or make_strategy(**options)
+        decode_ids = self.decoder(strategy)
         source_ids, source_tokens = self.encode_texts(texts)
         vocabulary = self.target_tokenizer.vocabulary
-        out: list[Hypothesis] = []
+        out: list[list[Hypothesis]] = []
         for start in range(0, len(source_ids), batch_size):
             batch = source_ids[start:start + batch_size]
             batch = batch[:, : max(1, int((batch != 0).sum(axis=1).max()))]  # trim shared padding
-            result = self._greedy(batch)
+            result = decode_ids(batch)
             ids, lengths = np.asarray(result.ids), np.asarray(result.lengths)
             scores, attention = np.asarray(result.scores), np.asarray(result.attention)
             for row in range(len(batch)):
-                tokens = vocabulary.tokens_of(ids[row])
                 src = source_tokens[start + row]
-                out.append(Hypothesis(
-                    text=self.target_tokenizer.joiner.join(tokens), tokens=tokens, score=float(scores[row]),
-                    source_tokens=src, attention=attention[row, : int(lengths[row]) + 1, : len(src)],
-                ))
+                hypotheses = []
+                for rank in range(ids.shape[1]):
+                    tokens = vocabulary.tokens_of(ids[row, rank])
+                    steps = min(int(lengths[row, rank]) + 1, ids.shape[2])  # + </s>
+                    hypotheses.append(Hypothesis(
+                        text=self.target_tokenizer.joiner.join(tokens), tokens=tokens,
+                        score=float(scores[row, rank]), source_tokens=src,
+                        attention=attention[row, rank, :steps, : len(src)],
+                    ))
+                out.append(hypotheses)
         return out
 
-    def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[str]:
-        """Texts -> predicted output strings (greedy decoding)."""
-        return [h.text for h in self.decode(texts, batch_size=batch_size)]
+    def predict(self, texts: Sequence[str], beam_size: int = 1, n_best: int = 1, **options):
+        """Texts -> predicted strings: one per text when ``n_best == 1``, else an n-best list per text.
+
+        Options: ``beam_size``, ``n_best``, ``alpha`` (length penalty), ``coverage_penalty``,
+        ``sample=True`` with ``temperature``, ``top_k``, ``top_p``, ``seed``; ``batch_size``.
+        """
+        batch_size = options.pop("batch_size", 256)
+        results = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=n_best, **options)
+        if n_best == 1:
+            return [hypotheses[0].text for hypotheses in results]
+        return [[h.text for h in hypotheses] for hypotheses in results]

@@ -87,9 +87,11 @@ def lr_schedule(recipe: dict):
 
 def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output: str | os.PathLike | None = None,
           verbose: int | str = "auto") -> tuple[Predictor, dict]:
-    """Trains (or resumes) a recipe in ``workdir``; returns the predictor (best dev weights) and test metrics.
+    """Trains (or resumes) a recipe in ``workdir``; returns the predictor (best dev weights) and metrics.
 
-    With ``output``, also writes a pretrained folder (weights, vocabularies, config, metrics, card).
+    ``epochs`` is the total epoch count (a resumed run trains only the missing ones; a finished run
+    with the same count only re-evaluates). With ``output``, also writes a pretrained folder (weights,
+    vocabularies, config, metrics, card).
     """
     recipe = load_recipe(recipe)
     workdir = pathlib.Path(workdir)
@@ -125,19 +127,46 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
     ]
     log.info("training %s: %d parameters, %d epochs", recipe["name"], model.count_params(), epochs)
-    model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    if epochs > 0:
+        model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, callbacks=callbacks,
+                          verbose=verbose)
 
+    if not (checkpoints / "best.weights.h5").is_file():
+        raise FileNotFoundError(f"{checkpoints / 'best.weights.h5'} does not exist: train at least one epoch first")
     model.load_weights(str(checkpoints / "best.weights.h5"))
-    from zoo.evaluation import evaluate
-
-    metrics = {"recipe": recipe["name"], "parameters": model.count_params(), "epochs": epochs,
-               "decoding": "greedy", "dev": evaluate(predictor, recipe["dataset"], "dev"),
-               "test": evaluate(predictor, recipe["dataset"], "test")}
+    metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     if output is not None:
         from zoo import hub
         from zoo.card import model_card
 
         hub.save(predictor, output, metrics, model_card(recipe, metrics),
-                 extra_config={"dataset": recipe["dataset"], "recipe": f"recipes/{recipe['name']}.json"})
+                 extra_config={"dataset": recipe["dataset"], "recipe": f"recipes/{recipe['name']}.json",
+                               "beam": metrics["beam"]["strategy"]})
     return predictor, metrics
+
+
+def _epochs_done(workdir: pathlib.Path) -> int:
+    state = workdir / "checkpoints" / "state.json"
+    return json.loads(state.read_text())["epoch"] if state.is_file() else 0
+
+
+def evaluate_recipe(predictor: Predictor, recipe: dict, epochs: int, alphas=(0.0, 0.6, 1.0), beam_size: int = 4) -> dict:
+    """Greedy dev/test figures, and beam search with the length penalty alpha chosen on dev."""
+    from zoo.evaluation import evaluate
+
+    dataset = recipe["dataset"]
+    by_alpha = {alpha: evaluate(predictor, dataset, "dev", beam_size=beam_size, alpha=alpha) for alpha in alphas}
+    alpha = min(alphas, key=lambda a: (by_alpha[a]["wer"], by_alpha[a]["per"]))
+    return {
+        "recipe": recipe["name"], "parameters": predictor.model.count_params(), "epochs": epochs,
+        "decoding": "greedy",
+        "dev": evaluate(predictor, dataset, "dev"),
+        "test": evaluate(predictor, dataset, "test"),
+        "beam": {
+            "strategy": {"beam_size": beam_size, "alpha": alpha},
+            "dev_wer_by_alpha": {str(a): round(m["wer"], 2) for a, m in by_alpha.items()},
+            "dev": by_alpha[alpha],
+            "test": evaluate(predictor, dataset, "test", beam_size=beam_size, alpha=alpha),
+        },
+    }

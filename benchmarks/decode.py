@@ -1,0 +1,84 @@
+"""Decoding speed, as ratios measured in one run (prints Markdown tables).
+
+1. Per-token cost of compiled greedy decoding at output lengths 20 / 40 / 80 (batch 1): the loop
+   carries the RNN state, so ms/token should stay flat (t80 / t40 per token close to 1).
+2. Our compiled greedy loop vs a keras-io-style loop that calls ``step.predict`` once per token.
+3. Beam 1 / 4 / 8 relative to greedy (batch 32, 20 tokens).
+
+The model is g2p-luong's architecture with random weights (speed does not depend on the weights);
+outputs are forced to the wanted length with ``min_length``.
+Run: ``python benchmarks/decode.py`` (about a minute on 2 CPU cores).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from zoo import decoding  # noqa: E402
+from zoo.models import Luong  # noqa: E402
+from zoo.text.vocab import START_ID  # noqa: E402
+
+
+def best_of(fn, repeats=5):
+    fn()  # warm-up (tracing)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def compiled(model, strategy, length):
+    fn = decoding.compile_decoder(lambda s: decoding.search(model, s, strategy, max_length=length))
+    return lambda source: np.asarray(fn(source).ids)
+
+
+def predict_per_token(model, source, length):
+    """The keras-io lstm_seq2seq pattern: one ``predict`` call per output token."""
+    memory, mask, *state = model.encoder.predict(source, verbose=0)
+    token = np.full((len(source),), START_ID, "int32")
+    out = []
+    for _ in range(length):
+        logits, _, *state = model.step.predict([token, memory, mask, *state], verbose=0)
+        token = logits.argmax(-1).astype("int32")
+        out.append(token)
+    return np.stack(out, 1)
+
+
+def main():
+    keras.utils.set_random_seed(0)
+    model = Luong(32, 73, embedding_dim=64, encoder_units=256, units=512, score="general")
+    one = np.array([[5, 6, 7, 8, 9, 10, 11, 12, 13]], "int32")
+    batch = np.tile(one, (32, 1))
+
+    print(f"backend: {keras.backend.backend()}, model: {model.count_params():,} parameters\n")
+    print("| output tokens | ms per call | ms per token |\n|---|---|---|")
+    per_token = {}
+    for length in (20, 40, 80):
+        seconds = best_of(lambda: compiled(model, decoding.Greedy(min_length=length), length)(one))
+        per_token[length] = 1000 * seconds / length
+        print(f"| {length} | {1000 * seconds:.1f} | {per_token[length]:.3f} |")
+    print(f"\nflatness t80/t40 per token: {per_token[80] / per_token[40]:.2f} (1.0 = constant cost per token)\n")
+
+    ours = best_of(lambda: compiled(model, decoding.Greedy(min_length=20), 20)(one))
+    keras_io = best_of(lambda: predict_per_token(model, one, 20), repeats=2)
+    print("| greedy, 1 input, 20 tokens | ms | relative |\n|---|---|---|")
+    print(f"| zoo compiled loop | {1000 * ours:.1f} | 1.0 |")
+    print(f"| keras-io style, predict per token | {1000 * keras_io:.1f} | {keras_io / ours:.1f}x slower |\n")
+
+    print("| strategy, 32 inputs, 20 tokens | ms | relative to greedy |\n|---|---|---|")
+    greedy = best_of(lambda: compiled(model, decoding.Greedy(min_length=20), 20)(batch))
+    print(f"| greedy | {1000 * greedy:.1f} | 1.00 |")
+    for beam in (1, 4, 8):
+        seconds = best_of(lambda: compiled(model, decoding.BeamSearch(beam, min_length=20), 20)(batch))
+        print(f"| beam {beam} | {1000 * seconds:.1f} | {seconds / greedy:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
