@@ -191,3 +191,16 @@ def test_bad_strategy_arguments(make, message):
 def test_bad_max_length(tiny_model, bad):
     with pytest.raises(ValueError, match="max_length must be an integer >= 1"):
         search(tiny_model, SOURCE, Greedy(), max_length=bad)
+
+
+def test_coverage_penalty_is_part_of_the_ranking(tiny_model):
+    beta = 0.5
+    out = search(tiny_model, SOURCE, BeamSearch(4, alpha=0.6, coverage_penalty=beta, n_best=4), max_length=6)
+    scores, normalized = np.asarray(out.scores), np.asarray(out.normalized_scores)
+    emitted = np.asarray(out.lengths) + (np.asarray(out.ids) == END_ID).any(-1)
+    covered = np.asarray(out.attention).sum(axis=2)  # (batch, n_best, src_len)
+    real = (SOURCE != 0)[:, None, :]
+    penalty = beta * np.where(real, np.log(np.clip(covered, 1e-6, 1.0)), 0.0).sum(-1)
+    np.testing.assert_allclose(normalized, scores / ((5.0 + emitted) / 6.0) ** 0.6 + penalty, rtol=1e-4, atol=1e-4)
+    assert np.all(np.diff(normalized, axis=1) <= 1e-6)
+    assert np.all(penalty <= 0) and np.any(penalty < 0)

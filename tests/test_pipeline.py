@@ -28,8 +28,9 @@ def test_empty_and_overlong_examples_are_dropped_and_counted():
 def test_batches_are_right_padded_shifted_and_bucketed():
     dataset = make_dataset(_pairs(), SOURCE, TARGET, batch_size=16, max_source_length=40, max_target_length=40,
                            bucket_boundaries=(8, 16, 24))
-    seen = 0
+    seen, batches = 0, 0
     for inputs, target, weights in dataset:
+        batches += 1
         source, decoder_input = inputs["source"].numpy(), inputs["decoder_input"].numpy()
         target, weights = target.numpy(), weights.numpy()
         assert source.dtype == np.int32 and decoder_input.shape == target.shape == weights.shape
@@ -45,6 +46,7 @@ def test_batches_are_right_padded_shifted_and_bucketed():
         assert len(set(bucket)) == 1, f"lengths {lengths} span several buckets"
         seen += len(source)
     assert seen == 200  # no example lost: partial batches are kept
+    assert int(dataset.cardinality()) == batches  # known up front, so progress bars have a total
 
 
 def test_no_surviving_example_is_a_clear_error():

@@ -3,8 +3,18 @@
     import zoo
     model = zoo.load("g2p-luong")
     model.predict(["hello"])
+    zoo.plot_attention(model, "hello", beam_size=4)   # a matplotlib Figure of the attention
 """
 from zoo.hub import list_models, load
 
-__all__ = ["load", "list_models"]
+__all__ = ["load", "list_models", "plot_attention"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``plot_attention`` is imported on first use, so ``import zoo`` never loads matplotlib."""
+    if name == "plot_attention":
+        from zoo.plot import plot_attention
+
+        return plot_attention
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -1,13 +1,23 @@
-"""Training callbacks: atomic checkpoints and sequence-level dev metrics."""
+"""Training callbacks: atomic checkpoints, dev metrics, perplexity and TensorBoard attention maps.
+
+Metric callbacks add their values to the epoch ``logs``, so the TensorBoard, CSV and checkpoint
+callbacks placed after them in the list record and monitor them.
+"""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import re
+from typing import Mapping, Sequence
 
 import keras
+import numpy as np
 
-from zoo.io import atomic_write_text
+from zoo.io import atomic_path, atomic_write_text
+
+log = logging.getLogger(__name__)
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
@@ -45,9 +55,51 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         atomic_write_text(self.state_path, json.dumps({"epoch": epoch + 1, "monitor": self.monitor, "best": self.best}))
 
 
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras ``BackupAndRestore`` whose backup is a transaction, so a kill at any moment leaves one.
+
+    Each epoch writes the full training state (weights and optimizer) to a new file
+    ``epoch-N.weights.h5`` (temp name + rename), then atomically replaces ``training_metadata.json``
+    to point at it (the commit point), and only then deletes the previous file. A restart loads what
+    the metadata names and continues from epoch N with the same optimizer state and step count.
+    """
+
+    def __init__(self, backup_dir: str):
+        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=False)
+
+    def _metadata(self) -> dict | None:
+        if not os.path.exists(self._training_metadata_path):
+            return None
+        with open(self._training_metadata_path) as f:
+            return json.load(f)
+
+    def on_train_begin(self, logs=None):
+        metadata = self._metadata()
+        if metadata is None:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+        self.model._initial_epoch = metadata["epoch"]  # what Keras' own callback sets to resume
+        log.info("resumed from %s after epoch %d", self.backup_dir, metadata["epoch"])
+
+    def _save_model(self):
+        previous = self._metadata()
+        name = f"epoch-{self._current_epoch}.weights.h5"
+        with atomic_path(os.path.join(self.backup_dir, name)) as tmp:
+            self.model.save_weights(tmp)
+        atomic_write_text(self._training_metadata_path,
+                          json.dumps({"epoch": self._current_epoch, "batch": 0, "weights": name}))
+        if previous and previous.get("weights") not in (None, name):
+            stale = os.path.join(self.backup_dir, previous["weights"])
+            if os.path.exists(stale):
+                os.remove(stale)
+
+
 class SequenceMetrics(keras.callbacks.Callback):
-    """Decodes dev sources at the end of each epoch and adds ``dev_wer`` / ``dev_per`` to the logs
-    (so TensorBoard, CSV logs and checkpoints that come after it in the callback list see them)."""
+    """Decodes dev sources (greedy) at the end of each epoch and adds to the logs, in percent:
+    ``dev_wer`` (sequences not exactly a reference) and ``dev_per`` (token edit rate), ``dev_cer``
+    (character edit rate) from ``jiwer``; ``dev_bleu`` and ``dev_chrf`` from ``sacrebleu``."""
 
     def __init__(self, predictor, references: dict[str, list[str]], max_examples: int = 1000):
         super().__init__()
@@ -56,9 +108,131 @@ class SequenceMetrics(keras.callbacks.Callback):
         self.references = [references[s] for s in self.sources]
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo.metrics import sequence_scores
+        from zoo.metrics import sequence_scores, text_scores
 
-        scores = sequence_scores(self.predictor.predict(self.sources), self.references)
+        hypotheses = self.predictor.predict(self.sources)
+        scores = {**sequence_scores(hypotheses, self.references), **text_scores(hypotheses, self.references)}
+        names = ("wer", "per", "cer", "bleu", "chrf")
         if logs is not None:
-            logs["dev_wer"], logs["dev_per"] = scores["wer"], scores["per"]
-        print(f" - dev_wer: {scores['wer']:.2f} - dev_per: {scores['per']:.2f}")
+            logs.update({f"dev_{name}": scores[name] for name in names})
+        print(" - " + " - ".join(f"dev_{name}: {scores[name]:.2f}" for name in names))
+
+
+class Perplexity(keras.callbacks.Callback):
+    """Adds ``perplexity`` and ``val_perplexity`` = exp(mean cross-entropy per real target token)
+    to the logs, from the ``token_cross_entropy`` weighted metric (``zoo.metrics``)."""
+
+    def __init__(self, metric: str = "token_cross_entropy"):
+        super().__init__()
+        self.metric = metric
+
+    def on_epoch_end(self, epoch, logs=None):
+        for prefix in ("", "val_"):
+            if logs is not None and prefix + self.metric in logs:
+                logs[prefix + "perplexity"] = float(np.exp(float(logs[prefix + self.metric])))
+
+
+def logdir_problem(logdir) -> str | None:
+    """None when TensorBoard can write in ``logdir`` (created when missing), else why it cannot."""
+    import tensorflow as tf
+
+    probe = os.path.join(str(logdir), ".zoo-write-probe")
+    try:
+        tf.io.gfile.makedirs(str(logdir))
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as error:
+        return f"cannot write to logdir {str(logdir)!r} ({type(error).__name__}: {error})"
+    return None
+
+
+class AttentionMapLogger(keras.callbacks.Callback):
+    """Every ``every_n_epochs`` epochs, decodes a fixed set of examples and writes to ``logdir``
+    (TensorBoard, step = epoch as in Keras' own callback):
+
+    - ``attention/NN``: one image per example, the heatmap (output tokens x source tokens) of its
+      best hypothesis, from beam search when ``beam_size > 1`` (see ``zoo.plot``);
+    - ``predictions``: a text table of the examples' sources, predictions, log-probabilities (and
+      references, when given).
+
+    Bad input never stops training: with no examples or an unwritable ``logdir`` it logs a warning
+    and writes nothing; for a family without attention it says so and writes the predictions only.
+
+    Args:
+        predictor: a ``zoo.predictor.Predictor`` around the family being trained.
+        examples: source texts (a fixed set, so maps compare across epochs; a few, they are images).
+        logdir: TensorBoard folder, a run of its own (e.g. ``<workdir>/logs/attention``).
+        every_n_epochs: write after epochs every_n_epochs, 2 * every_n_epochs, ... (1-based).
+        beam_size: 1 for greedy decoding, more for beam search.
+        references: optional source -> reference targets, shown in the text table.
+    """
+
+    def __init__(self, predictor, examples: Sequence[str], logdir, every_n_epochs: int = 1, beam_size: int = 1,
+                 references: Mapping[str, Sequence[str]] | None = None):
+        super().__init__()
+        for name, value in (("every_n_epochs", every_n_epochs), ("beam_size", beam_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(examples, (str, bytes)):
+            raise TypeError(f"examples must be a list of source texts, got a single string: {examples!r}")
+        self.examples = list(examples)
+        predictor.encode_texts(self.examples)  # a bad example fails here, not after the first epoch
+        self.predictor, self.logdir, self.references = predictor, str(logdir), references
+        self.every_n_epochs, self.beam_size = every_n_epochs, beam_size
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+
+        problem = logdir_problem(self.logdir) if self.examples else "examples is empty"
+        if problem:
+            log.warning("AttentionMapLogger: %s: no attention maps or predictions will be written; "
+                        "training goes on", problem)
+            return
+        family = self.predictor.model
+        if not family.has_attention:
+            log.warning("AttentionMapLogger: family %r has no attention, so there are no attention maps; "
+                        "only the examples' predictions are written to %s", family.family, self.logdir)
+        self.writer = tf.summary.create_file_writer(self.logdir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        if self.writer is None or (epoch + 1) % self.every_n_epochs:
+            return
+        best = [n_best[0] for n_best in self.predictor.decode(self.examples, beam_size=self.beam_size)]
+        with self.writer.as_default(step=epoch):
+            if self.predictor.model.has_attention:
+                for index, (text, hypothesis) in enumerate(zip(self.examples, best)):
+                    tf.summary.image(f"attention/{index:02d}", self._pixels(text, hypothesis)[None],
+                                     description=f"source: {text}")
+            tf.summary.text("predictions", self._table(best))
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def _pixels(self, text: str, hypothesis) -> np.ndarray:
+        """The example's heatmap -> (height, width, 3) uint8."""
+        from zoo.plot import decoding_name, figure_rgb, hypothesis_figure
+
+        return figure_rgb(hypothesis_figure(text, hypothesis, decoding_name(self.beam_size)))
+
+    def _table(self, best) -> np.ndarray:
+        """(1 + examples, columns) markdown cells: TensorBoard shows a rank-2 text tensor as a table."""
+        header = ["source", "prediction", "log-prob"] + (["references"] if self.references else [])
+        rows = [header]
+        for text, hypothesis in zip(self.examples, best):
+            row = [text, hypothesis.text, f"{hypothesis.score:.3f}"]
+            if self.references:
+                row.append(" / ".join(self.references.get(text, [])))
+            rows.append(row)
+        return np.array([[_markdown_literal(cell) for cell in row] for row in rows])
+
+
+def _markdown_literal(text: str) -> str:
+    """Backslash-escapes markdown and HTML characters, so '</s>' or 'a_b' show as typed."""
+    return re.sub(r"([\\`*_{}\[\]<>|#])", r"\\\1", text)

@@ -1,4 +1,4 @@
-"""The ``zoo`` command: list | predict | train | evaluate."""
+"""The ``zoo`` command: list | predict | train | evaluate | export | doctor."""
 from __future__ import annotations
 
 import argparse
@@ -28,19 +28,44 @@ def cmd_predict(args) -> int:
     from zoo.predictor import make_strategy
 
     model = hub.load(args.name)
+    if args.attention:
+        from zoo.plot import check_has_attention
+
+        check_has_attention(model)
     strategy = make_strategy(beam_size=args.beam, n_best=args.n_best, alpha=args.alpha, sample=args.sample,
                              temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
-    for text, hypotheses in zip(args.text, model.decode(args.text, strategy=strategy)):
+    results = model.decode(args.text, strategy=strategy)
+    for text, hypotheses in zip(args.text, results):
         for hyp in hypotheses:
             print(f"{text}\t{hyp.text}\t{hyp.score:.4f}")
+    if args.attention:
+        _write_attention_maps(args, [hypotheses[0] for hypotheses in results])
     return 0
+
+
+def _write_attention_maps(args, best) -> None:
+    """One PNG per text: ``args.attention`` itself for one text, else ``<stem>-<i><suffix>`` (i from 1)."""
+    import pathlib
+
+    from zoo.plot import decoding_name, figure_png, hypothesis_figure
+
+    path = pathlib.Path(args.attention)
+    decoding = "sampled" if args.sample else decoding_name(args.beam)
+    for index, (text, hypothesis) in enumerate(zip(args.text, best), start=1):
+        target = path if len(args.text) == 1 else path.with_name(f"{path.stem}-{index}{path.suffix}")
+        try:
+            target.write_bytes(figure_png(hypothesis_figure(text, hypothesis, decoding)))
+        except OSError as error:
+            raise ValueError(f"--attention: cannot write {str(target)!r}: {error.strerror}") from None
+        print(f"attention map of {text!r}: {target}", file=sys.stderr)
 
 
 def cmd_train(args) -> int:
     from zoo.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output)
+    _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output, logdir=args.logdir,
+                       resume=args.resume)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -60,6 +85,21 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from zoo import doctor
+
+    return 0 if doctor.run() else 1
+
+
+def cmd_export(args) -> int:
+    from zoo.export import export
+
+    path = export(args.name, args.directory, beam_size=args.beam, n_best=args.n_best, alpha=args.alpha,
+                  version=args.version)
+    print(path)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="seq2seq-zoo: recurrent sequence-to-sequence models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -75,6 +115,8 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--top-k", type=int, default=0)
     pr.add_argument("--top-p", type=float, default=1.0)
     pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--attention", metavar="OUT.png",
+                    help="also write the best hypothesis's attention map (OUT-1.png, OUT-2.png, ... for several texts)")
     pr.set_defaults(run=cmd_predict)
     tr = sub.add_parser("train", help="train (or resume) a recipe")
     tr.add_argument("recipe", help="recipe JSON file or name in recipes/")
@@ -82,6 +124,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int,
                     help="total epochs (default: the recipe's); 0 only evaluates and packages the best checkpoint")
     tr.add_argument("--output", help="write a pretrained folder here when done")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue the run already in --workdir (after a kill, or to train more epochs)")
+    tr.add_argument("--logdir", help="TensorBoard folder: scalars, attention maps, predictions (default: WORKDIR/logs)")
     tr.set_defaults(run=cmd_train)
     ev = sub.add_parser("evaluate", help="WER/PER of a pretrained model on a split (jiwer)")
     ev.add_argument("name")
@@ -90,6 +135,15 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--beam", type=int, default=4, help="also report beam search with this beam size")
     ev.add_argument("--alpha", type=float, default=0.6)
     ev.set_defaults(run=cmd_evaluate)
+    sub.add_parser("doctor", help="check the environment and the pretrained models").set_defaults(run=cmd_doctor)
+    ex = sub.add_parser("export", help="SavedModel for TF Serving: DIR/NAME/VERSION (strings in, n-best out)")
+    ex.add_argument("name", help="pretrained model name or folder")
+    ex.add_argument("directory", help="model base folder; the export goes to DIRECTORY/NAME/VERSION")
+    ex.add_argument("--beam", type=int, default=4, help="beam size baked into the graph (1: greedy)")
+    ex.add_argument("--n-best", type=int, default=1, help="hypotheses returned per input (<= beam)")
+    ex.add_argument("--alpha", type=float, default=0.6, help="beam search length penalty exponent")
+    ex.add_argument("--version", type=int, help="version folder (default: the largest existing + 1)")
+    ex.set_defaults(run=cmd_export)
     return p
 
 

@@ -283,20 +283,23 @@ def search(model, source_ids, strategy=Greedy(), max_length: int = 64, max_lengt
             new_scores = scores + ops.where(finished, 0.0, token_log_prob)
 
         parent = ops.cast(parent, "int32")
-        was_finished = _gather_beams(finished, parent)
+        reorder = isinstance(strategy, BeamSearch) and k > 1  # other strategies never reorder rows
+        gather = (lambda x: _gather_beams(x, parent)) if reorder else (lambda x: x)
+        was_finished = gather(finished)
         token = ops.where(was_finished, PAD_ID, token)
-        emitted = _gather_beams(v["emitted"], parent) + ops.cast(ops.logical_not(was_finished), "int32")
+        emitted = gather(v["emitted"]) + ops.cast(ops.logical_not(was_finished), "int32")
         finished = ops.logical_or(was_finished, token == END_ID)
         finished = ops.logical_or(finished, emitted >= limit)  # length caps end a hypothesis as it is
 
         at_t = ops.logical_and((positions == t)[None, None, :], ops.logical_not(was_finished)[:, :, None])
-        ids = ops.where(at_t, token[:, :, None], _gather_beams(v["ids"], parent))  # (batch, k, L)
-        step_weights = _gather_beams(ops.reshape(ops.cast(weights, "float32"), (batch, k, -1)), parent)
-        attention = ops.where(at_t[:, :, :, None], step_weights[:, :, None, :], _gather_beams(v["attention"], parent))
-        flat_parent = ops.reshape(parent + ops.arange(batch)[:, None] * k, (rows,))
-        new_state = tuple(ops.take(s, flat_parent, axis=0) for s in new_state)
+        ids = ops.where(at_t, token[:, :, None], gather(v["ids"]))  # (batch, k, L)
+        step_weights = gather(ops.reshape(ops.cast(weights, "float32"), (batch, k, -1)))  # (batch, k, src_len)
+        attention = ops.where(at_t[:, :, :, None], step_weights[:, :, None, :], gather(v["attention"]))
+        if reorder:
+            flat_parent = ops.reshape(parent + ops.arange(batch)[:, None] * k, (rows,))
+            new_state = [ops.take(s, flat_parent, axis=0) for s in new_state]
         return [dict(t=t + 1, tokens=ops.reshape(token, (rows,)), scores=new_scores, finished=finished,
-                     emitted=emitted, ids=ids, attention=attention, state=new_state)]
+                     emitted=emitted, ids=ids, attention=attention, state=tuple(new_state))]
 
     (final,) = ops.while_loop(cond, body, [init], maximum_iterations=max_length)
     scores, emitted = final["scores"], final["emitted"]

@@ -3,9 +3,10 @@
 A recipe is a JSON file (see ``recipes/``): dataset, family and model config, tokenizers, length
 limits and optimisation settings. ``train`` builds the vocabularies from the training split (saved
 in the work folder so a resumed run reuses them), the tf.data pipelines and the model, then fits with:
-SequenceMetrics (dev WER/PER), AtomicCheckpoint (last + best weights, atomic), BackupAndRestore (a
-killed run resumes from its last finished epoch, and a finished
-one continues when asked for more epochs), a learning-rate schedule, TensorBoard and a CSV log.
+SequenceMetrics (dev WER/PER/CER, BLEU, chrF), Perplexity, AtomicCheckpoint (last + best weights,
+atomic), BackupAndRestore (a killed run resumes from its last finished epoch, and a finished one
+continues when asked for more epochs), a learning-rate schedule, TensorBoard scalars, attention maps
+and predictions of a few dev examples (AttentionMapLogger), and a CSV log.
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ import pathlib
 import keras
 
 from zoo import data, models
-from zoo.callbacks import AtomicCheckpoint, SequenceMetrics
+from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics, logdir_problem
 from zoo.data.pipeline import make_dataset
-from zoo.metrics import masked_accuracy, masked_loss
+from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
 from zoo.predictor import Predictor
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import Vocabulary
@@ -86,15 +87,23 @@ def lr_schedule(recipe: dict):
 
 
 def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output: str | os.PathLike | None = None,
-          verbose: int | str = "auto") -> tuple[Predictor, dict]:
+          verbose: int | str = "auto", logdir: str | os.PathLike | None = None, attention_examples: int = 4,
+          attention_beam_size: int = 4, resume: bool = True) -> tuple[Predictor, dict]:
     """Trains (or resumes) a recipe in ``workdir``; returns the predictor (best dev weights) and metrics.
 
     ``epochs`` is the total epoch count (a resumed run trains only the missing ones; a finished run
     with the same count only re-evaluates). With ``output``, also writes a pretrained folder (weights,
-    vocabularies, config, metrics, card).
+    vocabularies, config, metrics, card). With ``resume=False`` a workdir that already holds a run is
+    an error instead of being continued. TensorBoard logs go to ``logdir`` (default
+    ``workdir/logs``), with the attention maps of ``attention_examples`` dev examples (0: none),
+    decoded with beam search of ``attention_beam_size``, in ``logdir/attention``.
     """
     recipe = load_recipe(recipe)
     workdir = pathlib.Path(workdir)
+    done = _epochs_done(workdir)
+    if done and not resume:
+        raise ValueError(f"--workdir {str(workdir)!r} already holds a run ({done} epochs done): "
+                         "pass --resume to continue it, or choose another --workdir")
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     epochs = recipe["epochs"] if epochs is None else epochs
@@ -115,15 +124,18 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     model.trainer.compile(
         optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
         loss=masked_loss(),
-        weighted_metrics=[masked_accuracy()],
+        weighted_metrics=[masked_accuracy(), token_cross_entropy()],
     )
     checkpoints = workdir / "checkpoints"
+    dev_references = data.references(recipe["dataset"], "dev")
     callbacks = [
-        SequenceMetrics(predictor, data.references(recipe["dataset"], "dev"), max_examples=recipe["dev_examples"]),
+        SequenceMetrics(predictor, dev_references, max_examples=recipe["dev_examples"]),
+        Perplexity(),
         AtomicCheckpoint(str(checkpoints), model, monitor="dev_wer", mode="min"),
-        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=False),
+        AtomicBackupAndRestore(str(workdir / "backup")),
         keras.callbacks.LearningRateScheduler(lr_schedule(recipe)),
-        keras.callbacks.TensorBoard(str(workdir / "logs")),
+        *tensorboard_callbacks(predictor, dev_references, workdir / "logs" if logdir is None else logdir,
+                               attention_examples, attention_beam_size),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
     ]
     log.info("training %s: %d parameters, %d epochs", recipe["name"], model.count_params(), epochs)
@@ -144,6 +156,38 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
                  extra_config={"dataset": recipe["dataset"], "recipe": f"recipes/{recipe['name']}.json",
                                "beam": metrics["beam"]["strategy"]})
     return predictor, metrics
+
+
+def tensorboard_callbacks(predictor: Predictor, references: dict[str, list[str]], logdir, examples: int,
+                          beam_size: int) -> list[keras.callbacks.Callback]:
+    """TensorBoard scalars in ``logdir``, attention maps and predictions of ``examples`` dev sources
+    in ``logdir/attention``; none (with a warning, training goes on) when ``logdir`` is unwritable."""
+    problem = logdir_problem(logdir)
+    if problem:
+        log.warning("%s: training goes on without TensorBoard logs", problem)
+        return []
+    callbacks = [keras.callbacks.TensorBoard(str(logdir))]
+    if examples:
+        callbacks.append(AttentionMapLogger(predictor, pick_examples(predictor, references, examples),
+                                            os.path.join(str(logdir), "attention"), beam_size=beam_size,
+                                            references=references))
+    return callbacks
+
+
+def pick_examples(predictor: Predictor, sources, count: int) -> list[str]:
+    """``count`` sources spread from the shortest to the longest, among those the model accepts."""
+    import numpy as np
+    import tensorflow as tf
+
+    sources = [s for s in sources if s.strip()]
+    if not sources:
+        return []
+    lengths = predictor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
+    fitting = sorted((int(n), s) for n, s in zip(lengths, sources) if 0 < n <= predictor.max_source_length)
+    if not fitting:
+        return []
+    positions = np.linspace(0, len(fitting) - 1, count).round().astype(int)
+    return [fitting[i][1] for i in sorted(set(positions))]
 
 
 def _epochs_done(workdir: pathlib.Path) -> int:

@@ -100,6 +100,9 @@ def make_dataset(
         dataset = dataset.shuffle(int(source.nrows()), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.map(_teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE)
     boundaries = [b for b in bucket_boundaries if b < max(max_source_length, max_target_length + 1)]
+    lengths = np.maximum(source.row_lengths().numpy(), target.row_lengths().numpy() + 1)  # as bucketed below
+    per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
+    batches = int(sum(-(-count // batch_size) for count in per_bucket))
     dataset = dataset.bucket_by_sequence_length(
         element_length_func=lambda s, di, dt: tf.maximum(tf.shape(s)[0], tf.shape(di)[0]),
         bucket_boundaries=boundaries,
@@ -108,6 +111,7 @@ def make_dataset(
         padding_values=(0, 0, 0),
         drop_remainder=False,
     )
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))  # Keras shows a full progress bar
     return dataset.map(_to_keras, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 

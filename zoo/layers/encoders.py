@@ -31,7 +31,7 @@ class RNNEncoder(keras.layers.Layer):
         num_layers: stacked layers; dropout is applied between them.
         bidirectional: run each layer both ways and concatenate (memory size 2 * units).
         cell: ``"lstm"``, ``"gru"`` or ``"simple"``.
-        dropout: dropout rate on each layer's input sequence (training only).
+        dropout: dropout rate between stacked layers (training only).
 
     Call: ``memory, states = encoder(embedded, mask)`` with embedded (batch, src_len, emb) and
     mask (batch, src_len) bool -> memory (batch, src_len, units * directions) and the last layer's
@@ -69,8 +69,10 @@ class RNNEncoder(keras.layers.Layer):
 
     def call(self, embedded, mask, training=False):
         sequence, states = embedded, None
-        for rnn in self.rnns:
-            outputs = rnn(self.drop(sequence, training=training), mask=mask, training=training)
+        for i, rnn in enumerate(self.rnns):
+            if i > 0:  # between layers only: the family owns dropout on the embeddings
+                sequence = self.drop(sequence, training=training)
+            outputs = rnn(sequence, mask=mask, training=training)
             sequence, states = outputs[0], outputs[1:]
         if self.bidirectional:  # [fw_h, (fw_c), bw_h, (bw_c)] -> [h, (c)] with both directions
             n = self.num_states

@@ -1,0 +1,55 @@
+"""Property-based tests (hypothesis): tokenizers and predict never crash, and round-trip."""
+import numpy as np
+import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zoo.text.tokenizer import Tokenizer
+from zoo.text.vocab import END_ID, UNK_ID, Vocabulary
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyz'-."
+CHARS = Tokenizer(Vocabulary(list(ALPHABET)), split="chars", lowercase=True)
+PHONEMES = ["AA1", "B", "CH", "D", "EH0", "ZH"]
+WORDS = Tokenizer(Vocabulary(PHONEMES), split="whitespace")
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(st.text(alphabet=ALPHABET, min_size=0, max_size=40))
+def test_chars_round_trip_on_the_vocabulary_alphabet(text):
+    ids = CHARS.encode([text]).to_tensor()
+    padded = np.concatenate([ids.numpy(), [[END_ID]]], axis=1)
+    assert CHARS.detokenize(padded).numpy()[0].decode() == text.strip()
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(PHONEMES), max_size=12), st.sampled_from([" ", "  ", "\t", " \n "]))
+def test_whitespace_round_trip(tokens, separator):
+    ids = WORDS.encode([separator.join(tokens)]).to_tensor(shape=[1, max(1, len(tokens))])
+    assert WORDS.detokenize(ids).numpy()[0].decode() == " ".join(tokens)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.text(max_size=60), st.binary(max_size=60)), min_size=1, max_size=8))
+def test_tokenizers_never_raise_and_map_the_unknown_to_unk(strings):
+    for tokenizer in (CHARS, WORDS):
+        ids = tokenizer.encode(tf.constant(strings)).to_list()
+        assert len(ids) == len(strings)
+        assert all(0 < i < len(tokenizer.vocabulary) for row in ids for i in row)  # never <pad>
+    for text, row in zip(strings, CHARS.encode(tf.constant(strings)).to_list()):
+        if isinstance(text, str):
+            unknown = [c for c in text.strip().casefold() if c not in ALPHABET]
+            assert row.count(UNK_ID) >= (1 if unknown else 0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                               HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.text(max_size=30), st.integers(), st.none(), st.binary(max_size=5)), max_size=6))
+def test_predict_gives_strings_or_a_clean_error(toy_run, texts):
+    predictor = toy_run[0]
+    try:
+        outputs = predictor.predict(texts)
+    except (ValueError, TypeError) as error:
+        assert "texts[" in str(error)  # names the offending input
+        return
+    assert len(outputs) == len(texts) and all(isinstance(o, str) for o in outputs)

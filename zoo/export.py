@@ -1,0 +1,289 @@
+"""SavedModel export for the stock TF Serving binary: strings in, n-best strings and scores out.
+
+``export("g2p-luong", "exports")`` writes ``exports/g2p-luong/<version>/``: a SavedModel whose graph
+holds the source tokenizer (tf.lookup + tensorflow-text ops), the encoder, the decoding loop
+(``zoo.decoding.search``, a ``tf.while_loop``) and detokenization, plus
+``assets.extra/tf_serving_warmup_requests``. The folder is written under a temporary name, its ops
+are checked against the model server's (``check_serving_ops``), and only then renamed into place,
+so a server polling the folder never sees half an export.
+
+Signatures (every input and output named; the first axis is the batch):
+
+- ``serving_default``: ``text`` string (batch,)
+  -> ``outputs`` string (batch, n_best), best first;
+     ``scores`` float32 (batch, n_best): sum of token log-probabilities, ``</s>`` included;
+     ``lengths`` int32 (batch, n_best): output tokens before ``</s>``.
+- ``attention``: ``text`` string (batch,) -> the best hypothesis, for plotting:
+  ``source_tokens`` string (batch, src_len) and ``output_tokens`` string (batch, out_len), padded
+  with ""; ``output_tokens`` ends with ``"</s>"`` when the model emitted it;
+  ``weights`` float32 (batch, out_len, src_len); ``lengths`` int32 (batch,).
+
+Input rules (``Predictor`` rejects such input; a server has to answer it):
+
+- Longer than the model's ``max_source_length`` tokens: only the first ``max_source_length``
+  tokens are read (truncation), as if the rest of the text were absent.
+- Empty or whitespace-only: an empty hypothesis ("", score 0, length 0).
+- Invalid UTF-8: each bad byte becomes U+FFFD, like any unknown character ``<unk>``.
+- A batch of 0 gives (0, n_best) outputs.
+
+The variables are the family's raw ``tf.Variable``s, tracked on the module: Keras 3 variables
+only wrap them, and TF Serving's session-based loader cannot restore the wrappers.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+from typing import Sequence
+
+import tensorflow as tf
+
+from zoo import decoding, hub
+from zoo.text.vocab import PAD_ID, UNK_ID
+
+# The model server release the op check targets: tensorflow/serving 2.21.0 is built on TensorFlow
+# 2.21.0 and links tensorflow-text's `ops_lib` (2.21 release branch), whose ops are listed below.
+SERVING_RELEASE = "2.21.0"
+SERVING_IMAGE = f"tensorflow/serving:{SERVING_RELEASE}"
+TF_TEXT_OPS = frozenset({
+    "CaseFoldUTF8", "ConstrainedSequence", "FastBertNormalize", "FastWordpieceTokenizeWithOffsets",
+    "FindSourceOffsets", "MaxSpanningTree", "NormalizeUTF8", "NormalizeUTF8WithOffsetsMap", "PhraseTokenize",
+    "RegexSplitWithOffsets", "SentenceFragments", "SentenceFragmentsV2", "SentencepieceDetokenizeOp",
+    "SentencepieceIdToStringOp", "SentencepieceOp", "SentencepieceStringToIdOp", "SentencepieceTokenizeOp",
+    "SentencepieceTokenizeWithOffsetsOp", "SentencepieceVocabSizeOp", "SplitMergeTokenizeWithOffsets",
+    "TFText>BoiseTagsToOffsets", "TFText>ByteSplitByOffsets", "TFText>ByteSplitWithOffsets",
+    "TFText>FastSentencepieceDetokenize", "TFText>FastSentencepieceTokenize", "TFText>FastWordpieceDetokenize",
+    "TFText>NgramsStringJoin", "TFText>OffsetsToBoiseTags", "TFText>PhraseDetokenize",
+    "TFText>RoundRobinGenerateMasks", "TFText>RoundRobinTrim", "TFText>Utf8Binarize",
+    "TFText>WhitespaceTokenizeWithOffsetsV2", "TokenizerFromLogits", "UnicodeScriptTokenizeWithOffsets",
+    "WhitespaceTokenizeWithOffsets", "WordpieceTokenizeWithOffsets",
+})
+PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})  # tf.py_function / numpy_function
+WARMUP_FILE = "tf_serving_warmup_requests"
+TEXT = tf.TensorSpec([None], tf.string, name="text")
+
+
+class ServingModule(tf.Module):
+    """Strings -> n-best strings and scores, every step in the graph (see the module docstring).
+
+    Args:
+        predictor: a ``zoo.predictor.Predictor`` (family, tokenizers, length limits).
+        strategy: the ``zoo.decoding`` strategy baked into the graph (greedy or beam search).
+    """
+
+    def __init__(self, predictor, strategy):
+        super().__init__(name="seq2seq_serving")
+        self._family = predictor.model  # plain Python object: not tracked; its variables are, below
+        self.model_variables = [_raw_variable(v) for v in predictor.model.trainer.weights]
+        self.source_tokenizer = predictor.source_tokenizer  # tf.Modules: tracks their lookup tables
+        self.target_tokenizer = predictor.target_tokenizer
+        self.max_source_length = predictor.max_source_length
+        self.max_length = predictor.max_target_length + 1  # + </s>, as in Predictor
+        self.strategy = strategy
+        self.serve = tf.function(self._serve, input_signature=[TEXT], autograph=False)
+        self.attention = tf.function(self._attention, input_signature=[TEXT], autograph=False)
+
+    def signatures(self) -> dict:
+        """Traces both signatures (without cuDNN kernels) -> {signature name: concrete function}."""
+        with _without_cudnn(self._family):
+            return {"serving_default": self.serve.get_concrete_function(),
+                    "attention": self.attention.get_concrete_function()}
+
+    def _source_ids(self, text):
+        """text (batch,) -> ids (batch, src_len >= 1) int32 right-padded, empty (batch,) bool.
+
+        Keeps the first ``max_source_length`` tokens. An empty row gets one ``<unk>`` so that no
+        row is fully masked; its hypotheses are blanked after decoding.
+        """
+        ids = self.source_tokenizer.encode(text)[:, : self.max_source_length]
+        empty = tf.equal(ids.row_lengths(), 0)  # (batch,)
+        ids = _pad_to_width(ids.to_tensor(default_value=PAD_ID), 1, PAD_ID)  # (batch, src_len)
+        first = tf.equal(tf.range(tf.shape(ids)[1]), 0)[None, :]
+        return tf.where(tf.logical_and(empty[:, None], first), UNK_ID, ids), empty
+
+    def _decode(self, text):
+        """text (batch,) -> (``zoo.decoding.Decoded`` with n-best axis, empty (batch,) bool)."""
+        ids, empty = self._source_ids(text)
+        return decoding.search(self._family, ids, self.strategy, max_length=self.max_length), empty
+
+    def _serve(self, text):
+        """text (batch,) -> outputs, scores, lengths (batch, n_best); see the module docstring."""
+        decoded, empty = self._decode(text)
+        shape = tf.shape(decoded.ids)  # (batch, n_best, max_length)
+        flat = tf.reshape(decoded.ids, [-1, shape[2]])  # (batch * n_best, max_length)
+        outputs = tf.reshape(self.target_tokenizer.detokenize(flat), shape[:2])  # (batch, n_best)
+        blank = empty[:, None]
+        return {
+            "outputs": tf.where(blank, "", outputs),
+            "scores": tf.where(blank, 0.0, tf.cast(decoded.scores, tf.float32)),
+            "lengths": tf.where(blank, 0, tf.cast(decoded.lengths, tf.int32)),
+        }
+
+    def _attention(self, text):
+        """text (batch,) -> the best hypothesis's source_tokens (batch, src_len), output_tokens
+        (batch, max_length), weights (batch, max_length, src_len) and lengths (batch,)."""
+        decoded, empty = self._decode(text)
+        ids = decoded.ids[:, 0]  # (batch, max_length), best hypothesis
+        weights = tf.cast(decoded.attention[:, 0], tf.float32)  # (batch, max_length, src_len)
+        tokens = tf.gather(self.target_tokenizer.id_to_token, ids)
+        blank = tf.logical_or(empty[:, None], tf.equal(ids, PAD_ID))  # (batch, max_length)
+        source = self.source_tokenizer.tokenize(text)[:, : self.max_source_length].to_tensor(default_value="")
+        return {
+            "source_tokens": _pad_to_width(source, tf.shape(weights)[2], ""),  # (batch, src_len)
+            "output_tokens": tf.where(blank, "", tokens),
+            "weights": tf.where(blank[:, :, None], 0.0, weights),
+            "lengths": tf.where(empty, 0, tf.cast(decoded.lengths[:, 0], tf.int32)),
+        }
+
+
+def _raw_variable(variable) -> tf.Variable:
+    """A Keras 3 variable (TF backend) -> the ``tf.Variable`` it wraps."""
+    raw = getattr(variable, "value", variable)
+    if not isinstance(raw, tf.Variable):
+        raise TypeError(f"export needs the TensorFlow backend: variable {variable.name!r} holds a "
+                        f"{type(raw).__name__}, not a tf.Variable")
+    return raw
+
+
+def _pad_to_width(x, width, value):
+    """x (batch, n) -> (batch, max(n, width)), right-padded with ``value``."""
+    return tf.pad(x, [[0, 0], [0, tf.maximum(width - tf.shape(x)[1], 0)]], constant_values=value)
+
+
+@contextlib.contextmanager
+def _without_cudnn(family):
+    """Traces the family's RNN layers with ``use_cudnn=False``: cuDNN kernels are GPU-only."""
+    layers = [layer for model in (family.encoder, family.step) for layer in model._flatten_layers()
+              if hasattr(layer, "use_cudnn")]
+    before = [layer.use_cudnn for layer in layers]
+    for layer in layers:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, before):
+            layer.use_cudnn = value
+
+
+def warmup_requests(texts: Sequence[str], model_name: str) -> list[bytes]:
+    """Serialized ``PredictionLog``s: one ``serving_default`` request per text, one for all of them
+    and one ``attention`` request (TF Serving replays them when it loads the model)."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    def log(batch, signature):
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
+        request.inputs["text"].CopyFrom(tf.make_tensor_proto(list(batch), dtype=tf.string))
+        return prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString()
+
+    batches = [[text] for text in texts] + [list(texts)]
+    return [log(batch, "serving_default") for batch in batches] + [log(texts, "attention")]
+
+
+def default_examples(folder: pathlib.Path, count: int = 3) -> list[str]:
+    """The first ``count`` test sources of the model's dataset (its config's ``dataset``)."""
+    from zoo import data
+
+    dataset = json.loads((folder / "config.json").read_text()).get("dataset")
+    if dataset is None:
+        raise ValueError(f"{folder / 'config.json'} names no 'dataset': pass examples= for the warmup requests")
+    return list(data.references(dataset, "test"))[:count]
+
+
+def next_version(model_dir: str | os.PathLike) -> int:
+    """1 + the largest numeric version folder in ``model_dir`` (1 when there is none)."""
+    model_dir = pathlib.Path(model_dir)
+    if not model_dir.is_dir():
+        return 1
+    return max((int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()), default=0) + 1
+
+
+def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int = 4, n_best: int = 1,
+           alpha: float = 0.6, version: int | None = None, examples: Sequence[str] | None = None) -> pathlib.Path:
+    """Exports a pretrained model (name or folder) to ``directory/<model name>/<version>/``.
+
+    beam_size, n_best, alpha: the decoding baked into the graph (beam 1 and n_best 1: greedy).
+    version: a positive integer; default 1 + the largest existing version.
+    examples: texts for the warmup requests; default the first test sources of the model's dataset.
+    Returns the version folder. Raises ``ValueError`` if that version exists, or (naming the offending
+    ops) if the graph holds an op the model server lacks; a failed export leaves no version folder.
+    """
+    from zoo.predictor import make_strategy
+
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise ValueError(f"version must be a positive integer, got {version!r}")
+    strategy = make_strategy(beam_size=beam_size, n_best=n_best, alpha=alpha)
+    folder = hub.resolve(name)
+    model_name = json.loads((folder / "config.json").read_text()).get("name", folder.name)
+    model_dir = pathlib.Path(directory) / model_name
+    target = model_dir / str(version or next_version(model_dir))
+    if target.exists():
+        raise ValueError(f"version {target.name} exists ({target}): pick another version, or none for the next")
+    examples = list(examples) if examples is not None else default_examples(folder)
+    if not examples or not all(isinstance(t, str) and t.strip() for t in examples):
+        raise ValueError(f"examples must be non-empty strings, got {examples!r}")
+    predictor = hub.load(folder)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(dir=model_dir, prefix=f".tmp-{target.name}-"))  # not a version name
+    try:
+        module = ServingModule(predictor, strategy)
+        tf.saved_model.save(module, str(tmp), signatures=module.signatures())
+        (tmp / "assets.extra").mkdir()
+        with tf.io.TFRecordWriter(str(tmp / "assets.extra" / WARMUP_FILE)) as writer:
+            for record in warmup_requests(examples, model_name):
+                writer.write(record)
+        check_serving_ops(tmp)
+        os.rename(tmp, target)  # fails rather than replace a version that appeared meanwhile
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target
+
+
+def graph_ops(path: str | os.PathLike) -> set[str]:
+    """Op types in a SavedModel's graphs and in every function of their libraries."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel.FromString((pathlib.Path(path) / "saved_model.pb").read_bytes())
+    ops = set()
+    for meta_graph in saved_model.meta_graphs:
+        ops.update(node.op for node in meta_graph.graph_def.node)
+        for function in meta_graph.graph_def.library.function:
+            ops.update(node.op for node in function.node_def)
+    return ops
+
+
+def serving_ops() -> frozenset[str]:
+    """Ops registered in tensorflow/serving ``SERVING_RELEASE``: TensorFlow's core ops (those of
+    the installed TensorFlow, which must be that release) and tensorflow-text's ``TF_TEXT_OPS``."""
+    if not tf.__version__.startswith(SERVING_RELEASE.rsplit(".", 1)[0] + "."):
+        raise RuntimeError(f"The op check targets {SERVING_IMAGE} (TensorFlow {SERVING_RELEASE}), but this is "
+                           f"TensorFlow {tf.__version__}: update SERVING_RELEASE and TF_TEXT_OPS in zoo/export.py")
+    core = {name for name in dir(tf.raw_ops) if not name.startswith("__")}
+    return frozenset(core - PYTHON_OPS) | TF_TEXT_OPS
+
+
+def check_serving_ops(path: str | os.PathLike) -> list[str]:
+    """Checks that the stock model server can run a SavedModel -> its op types, sorted.
+
+    Raises ``ValueError`` listing every offender: Python ops (PyFunc, EagerPyFunc: never in the
+    server), cuDNN RNN ops (GPU only) and ops outside ``serving_ops()``.
+    """
+    ops = graph_ops(path)
+    allowed = serving_ops()
+    offenders = {}
+    for op in sorted(ops):
+        if op in PYTHON_OPS:
+            offenders[op] = "runs Python (tf.py_function / numpy_function): the model server has no Python"
+        elif op.startswith("Cudnn"):
+            offenders[op] = "cuDNN kernel, GPU only: trace RNNs with use_cudnn=False"
+        elif op not in allowed:
+            offenders[op] = f"not registered in {SERVING_IMAGE} (TensorFlow core + tensorflow-text ops)"
+    if offenders:
+        lines = "\n".join(f"  {op}: {why}" for op, why in offenders.items())
+        raise ValueError(f"{path} uses ops the stock model server cannot run:\n{lines}")
+    return sorted(ops)

@@ -1,0 +1,139 @@
+"""Attention heatmaps with matplotlib, drawn by Agg (no display needed): one call in a notebook,
+PNG files for ``zoo predict --attention`` and images for TensorBoard.
+
+    fig = zoo.plot_attention(model, "attention", beam_size=4)   # a Figure: a notebook shows it
+    fig.savefig("attention.png")
+
+Rows are the output tokens (and ``</s>``), columns the source tokens; row t holds the attention
+weights behind output token t, so each row sums to 1. The colour scale is fixed to [0, 1], so maps
+of different epochs or models compare at a glance. No TensorFlow here: models are only decoded.
+"""
+from __future__ import annotations
+
+import io
+import textwrap
+from typing import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from zoo.text.vocab import END
+
+DPI = 100
+FONT_SIZE = 9
+CELL = 0.3  # inches per token on both axes (square cells)
+MAX_GRID = 14.0  # inches: longer sequences get smaller cells instead of an ever bigger picture
+CHAR = 0.075  # inches per label character at FONT_SIZE
+MIN_WIDTH = 4.0  # inches, room for a readable title
+TITLE_LINES = 3
+
+
+class AttentionFigure(Figure):
+    """A matplotlib ``Figure`` on an Agg canvas. A notebook shows it as a PNG even without pyplot
+    (it is never registered with pyplot, so a training loop drawing many of them leaks none)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        FigureCanvasAgg(self)
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
+
+
+def figure_png(figure: Figure) -> bytes:
+    """The figure as PNG bytes, at its own size and dpi (user rcParams such as bbox=tight ignored)."""
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+def figure_rgb(figure: Figure) -> np.ndarray:
+    """The figure rendered by Agg -> (height, width, 3) uint8 pixels, height = figure height x dpi."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def figure_size(rows: Sequence[str], columns: Sequence[str], title_lines: int) -> tuple[float, float]:
+    """(width, height) in inches for a heatmap of len(rows) x len(columns) square cells, room for
+    the longest tick label on each axis, a colorbar and ``title_lines`` lines of title."""
+    cell = min(CELL, MAX_GRID / max(len(rows), len(columns)))
+    row_labels = CHAR * max(map(len, rows))
+    column_labels = CHAR * max(map(len, columns))
+    width = max(MIN_WIDTH, cell * len(columns) + row_labels + 1.6)  # + axis label, colorbar
+    height = cell * len(rows) + column_labels + 0.8 + 0.2 * title_lines  # + axis label, title
+    return round(width, 2), round(height, 2)
+
+
+def _wrap(title: str, characters: int) -> list[str]:
+    """Title lines of at most ``characters``, at most ``TITLE_LINES`` of them (cut with '…')."""
+    lines = [part for line in title.splitlines() for part in textwrap.wrap(line, characters) or [""]]
+    if len(lines) > TITLE_LINES:
+        lines = lines[:TITLE_LINES]
+        lines[-1] = lines[-1][: characters - 1] + "…"
+    return lines
+
+
+def attention_figure(attention, source_tokens: Sequence[str], output_tokens: Sequence[str],
+                     title: str = "") -> AttentionFigure:
+    """Heatmap of ``attention`` (len(output_tokens), len(source_tokens)) with the tokens as tick
+    labels, a [0, 1] colorbar and ``title`` (wrapped to the figure's width, at most 3 lines)."""
+    attention = np.asarray(attention, dtype=np.float32)
+    expected = (len(output_tokens), len(source_tokens))
+    if attention.shape != expected or not attention.size:
+        raise ValueError(f"attention must have shape (len(output_tokens), len(source_tokens)) = {expected}, "
+                         f"both > 0; got {attention.shape}")
+    width, _ = figure_size(output_tokens, source_tokens, 0)
+    lines = _wrap(title, characters=int((width - 0.3) / CHAR))
+    figure = AttentionFigure(figsize=figure_size(output_tokens, source_tokens, len(lines)), dpi=DPI,
+                             layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(attention, cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    long_labels = max(map(len, source_tokens)) > 2
+    axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=90 if long_labels else 0,
+                    fontsize=FONT_SIZE, parse_math=False)
+    axes.set_yticks(range(len(output_tokens)), output_tokens, fontsize=FONT_SIZE, parse_math=False)
+    axes.set_xlabel("source", fontsize=FONT_SIZE)
+    axes.set_ylabel("output", fontsize=FONT_SIZE)
+    figure.suptitle("\n".join(lines), fontsize=FONT_SIZE + 1, parse_math=False)
+    figure.colorbar(image, ax=axes, label="attention weight")
+    return figure
+
+
+def hypothesis_figure(text: str, hypothesis, decoding: str = "greedy") -> AttentionFigure:
+    """The attention of one decoded ``zoo.predictor.Hypothesis`` of ``text``: rows are its tokens
+    then ``</s>`` (absent when decoding stopped at the length limit); ``decoding`` names the search
+    in the title."""
+    attention = np.asarray(hypothesis.attention)
+    rows = (list(hypothesis.tokens) + [END])[: len(attention)]
+    title = f"{text}\n→ {hypothesis.text}  ({decoding}, log-prob {hypothesis.score:.2f})"
+    return attention_figure(attention, hypothesis.source_tokens, rows, title)
+
+
+def decoding_name(beam_size: int) -> str:
+    """The title's name of a search: 'greedy' or 'beam 4, best'."""
+    return "greedy" if beam_size == 1 else f"beam {beam_size}, best"
+
+
+def check_has_attention(model) -> None:
+    """Raises a ``ValueError`` naming the model when its family computes no attention."""
+    family = model.model
+    if not family.has_attention:
+        raise ValueError(f"model {model.name or ''!r} (family {family.family!r}) has no attention: "
+                         f"there is no attention map to plot")
+
+
+def plot_attention(model, text: str, beam_size: int = 1, **options) -> AttentionFigure:
+    """Decodes ``text`` with ``model`` (a ``zoo.load`` predictor) and plots the attention of its best
+    hypothesis (with ``beam_size > 1``, of the best beam, its attention following its own history).
+
+    ``options`` are ``Predictor.decode``'s (``alpha``, ``coverage_penalty``, ...). Returns a matplotlib
+    ``Figure`` (output tokens x source tokens); in a notebook it displays itself, elsewhere
+    ``fig.savefig("attention.png")``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be one str, got {type(text).__name__}: {text!r}")
+    check_has_attention(model)
+    hypothesis = model.decode([text], beam_size=beam_size, **options)[0][0]
+    return hypothesis_figure(text, hypothesis, decoding_name(beam_size))
