@@ -55,7 +55,8 @@ def fit(predictor: Predictor, epochs: int, callbacks) -> keras.callbacks.History
     tokenizers = predictor.source_tokenizer, predictor.target_tokenizer
     train = make_dataset(data.load("toy-reverse", "train")[:256], *tokenizers, 64, seed=0, **limits)
     dev = make_dataset(data.load("toy-reverse", "dev")[:64], *tokenizers, 64, shuffle=False, **limits)
-    return predictor.model.trainer.fit(train, validation_data=dev, epochs=epochs, callbacks=callbacks, verbose=0)
+    return predictor.model.trainer.fit(train, validation_data=dev, epochs=epochs, callbacks=callbacks, verbose=0,
+                                       shuffle=False)
 
 
 def summaries(logdir) -> dict:

@@ -42,6 +42,7 @@ from typing import Sequence
 import tensorflow as tf
 
 from zoo import decoding, hub
+from zoo.io import private_folder_to_public
 from zoo.text.vocab import PAD_ID, UNK_ID
 
 # The model server release the op check targets: tensorflow/serving 2.21.0 is built on TensorFlow
@@ -237,6 +238,7 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
             for record in warmup_requests(examples, model_name):
                 writer.write(record)
         check_serving_ops(tmp)
+        private_folder_to_public(tmp)  # mkdtemp's 0700 would hide the model from a server's user
         os.rename(tmp, target)  # fails rather than replace a version that appeared meanwhile
     finally:
         if tmp.exists():

@@ -13,7 +13,7 @@ import pathlib
 import shutil
 import tempfile
 
-from zoo.io import sha256_of
+from zoo.io import private_folder_to_public, sha256_of
 
 PRETRAINED_DIR = pathlib.Path(os.environ.get("ZOO_PRETRAINED_DIR", pathlib.Path(__file__).resolve().parents[1] / "pretrained"))
 CHECKSUMS = "checksums.sha256"
@@ -108,6 +108,7 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (tmp / "README.md").write_text(card)
         (tmp / CHECKSUMS).write_text("".join(f"{sha256_of(tmp / f)}  {f}\n" for f in FILES))
+        private_folder_to_public(tmp)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)

@@ -15,6 +15,7 @@ def atomic_path(path: str | os.PathLike):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the file the usual permissions
     try:
         yield tmp
         with open(tmp, "rb+") as f:
@@ -23,6 +24,17 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def private_folder_to_public(folder: str | os.PathLike) -> None:
+    """mkdtemp makes 0700 folders; give a finished folder the usual permissions."""
+    os.chmod(folder, 0o777 & ~_umask())
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

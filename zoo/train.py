@@ -141,7 +141,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     log.info("training %s: %d parameters, %d epochs", recipe["name"], model.count_params(), epochs)
     if epochs > 0:
         model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, callbacks=callbacks,
-                          verbose=verbose)
+                          verbose=verbose, shuffle=False)  # the pipeline shuffles before bucketing
 
     if not (checkpoints / "best.weights.h5").is_file():
         raise FileNotFoundError(f"{checkpoints / 'best.weights.h5'} does not exist: train at least one epoch first")
