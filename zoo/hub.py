@@ -57,6 +57,12 @@ def verify(folder: str | os.PathLike) -> None:
             raise ChecksumError(f"{path} is corrupted or truncated: its SHA-256 does not match {CHECKSUMS}")
 
 
+def write_checksums(folder: str | os.PathLike) -> None:
+    """(Re)writes ``checksums.sha256`` for every file of a pretrained folder (after editing its card)."""
+    folder = pathlib.Path(folder)
+    (folder / CHECKSUMS).write_text("".join(f"{sha256_of(folder / f)}  {f}\n" for f in FILES))
+
+
 def load(name: str | os.PathLike, verify_checksums: bool = True):
     """Loads a pretrained model by name (see ``list_models()``) or folder -> a ``Predictor``."""
     from zoo import models
@@ -107,7 +113,7 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
         predictor.target_tokenizer.vocabulary.save(tmp / "target_vocab.txt")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (tmp / "README.md").write_text(card)
-        (tmp / CHECKSUMS).write_text("".join(f"{sha256_of(tmp / f)}  {f}\n" for f in FILES))
+        write_checksums(tmp)
         private_folder_to_public(tmp)
         if folder.exists():
             shutil.rmtree(folder)
