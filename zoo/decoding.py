@@ -321,11 +321,6 @@ def search(model, source_ids, strategy=Greedy(), max_length: int = 64, max_lengt
     )
 
 
-def greedy(model, source_ids, max_length: int) -> Decoded:
-    """Greedy decoding (``search`` with ``Greedy()``)."""
-    return search(model, source_ids, Greedy(), max_length=max_length)
-
-
 def compile_decoder(fn):
     """Compiles a decoding function for the active Keras backend (tf.function / jax.jit / as is)."""
     backend = keras.backend.backend()

@@ -81,15 +81,15 @@ class Predictor:
             return np.zeros((0, 1), "int32"), []
         import tensorflow as tf
 
-        strings = tf.constant(texts)
-        ids = self.source_tokenizer.encode(strings)
+        tokens = self.source_tokenizer.tokenize(tf.constant(texts))  # one pass: ids and labels
+        ids = self.source_tokenizer.lookup(tokens)
         lengths = ids.row_lengths().numpy()
         for i, n in enumerate(lengths):
             if n > self.max_source_length:
                 raise ValueError(f"texts[{i}] has {n} tokens, more than this model's limit of "
                                  f"{self.max_source_length}: {texts[i][:40]!r}...")
-        tokens = [[t.decode("utf-8") for t in row] for row in self.source_tokenizer.tokenize(strings).to_list()]
-        return ids.to_tensor(default_value=0).numpy().astype("int32"), tokens
+        labels = [[t.decode("utf-8") for t in row] for row in tokens.to_list()]
+        return ids.to_tensor(default_value=0).numpy().astype("int32"), labels
 
     def decode(self, texts: Sequence[str], strategy=None, batch_size: int = 256, **options) -> list[list[Hypothesis]]:
         """Decodes each text -> its n-best ``Hypothesis`` list, best first.

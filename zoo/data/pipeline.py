@@ -114,7 +114,3 @@ def make_dataset(
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))  # Keras shows a full progress bar
     return dataset.map(_to_keras, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
-
-def pad_batch(ids: tf.RaggedTensor) -> np.ndarray:
-    """(batch, None) ragged ids -> (batch, max_len) int32 array padded on the right with 0."""
-    return ids.to_tensor(default_value=0).numpy().astype("int32")

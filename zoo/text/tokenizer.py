@@ -57,7 +57,10 @@ class Tokenizer(tf.Module):
 
     def encode(self, strings: tf.Tensor) -> tf.RaggedTensor:
         """(batch,) strings -> (batch, None) ragged int32 ids."""
-        tokens = self.tokenize(strings)
+        return self.lookup(self.tokenize(strings))
+
+    def lookup(self, tokens: tf.RaggedTensor) -> tf.RaggedTensor:
+        """(batch, None) ragged string tokens -> (batch, None) ragged int32 ids."""
         return tf.cast(tokens.with_flat_values(self.table.lookup(tokens.flat_values)), tf.int32)
 
     def detokenize(self, ids: tf.Tensor) -> tf.Tensor:
