@@ -7,7 +7,9 @@ LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install demo test clean
+.PHONY: install demo test test-tf test-jax clean
+# Model code is backend-agnostic (keras.layers / keras.ops): these run again on the JAX backend.
+BACKEND_TESTS := tests/test_families.py tests/test_decoding.py
 
 install: $(STAMP)
 
@@ -23,8 +25,13 @@ $(STAMP): requirements.lock
 demo: install
 	$(VENV)/bin/zoo predict g2p-luong seq2seq tensorflow attention
 
-test: install
+test: test-tf test-jax
+
+test-tf: install
 	$(PY) -m pytest -q
+
+test-jax: install
+	KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider $(BACKEND_TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

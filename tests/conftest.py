@@ -33,3 +33,9 @@ def tiny_model():
 
     keras.utils.set_random_seed(7)
     return Luong(12, 9, embedding_dim=6, encoder_units=5, units=8, score="general")
+
+
+def pytest_report_header(config):
+    import keras
+
+    return f"keras {keras.__version__}, backend: {keras.backend.backend()}"

@@ -155,7 +155,9 @@ def _uniform_noise(seed: int, step, shape):
     """
     rows, vocab = shape
     index = ops.arange(rows, dtype="int32")[:, None] * vocab + ops.arange(vocab, dtype="int32")[None, :]
-    h = index ^ (ops.cast(step, "int32") * 0x27D4EB2D) ^ (seed * 0x165667B1 + 0x3C6EF372)
+    salt = (seed * 0x165667B1 + 0x3C6EF372) & 0xFFFFFFFF  # a Python int, wrapped to 32 bits ...
+    salt -= (salt >> 31) << 32  # ... and read as signed: JAX rejects int32 constants out of range
+    h = index ^ (ops.cast(step, "int32") * 0x27D4EB2D) ^ salt
 
     def logical_right(x, bits):  # int32 >> is arithmetic; mask the sign bits back off
         return ops.bitwise_and(ops.right_shift(x, bits), (1 << (32 - bits)) - 1)
