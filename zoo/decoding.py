@@ -323,8 +323,14 @@ def search(model, source_ids, strategy=Greedy(), max_length: int = 64, max_lengt
     )
 
 
-def compile_decoder(fn):
-    """Compiles a decoding function for the active Keras backend (tf.function / jax.jit / as is)."""
+def compile_decoder(fn, variables=()):
+    """Compiles a decoding function for the active Keras backend (tf.function / jax.jit / as is).
+
+    ``variables``: the model's Keras variables. ``tf.function`` reads variables when it runs, but
+    ``jax.jit`` would bake the values it traced with into the compiled function, so a model trained
+    or reloaded after the first call would decode with stale weights: on JAX the variables' current
+    values are passed in at every call instead.
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -333,5 +339,12 @@ def compile_decoder(fn):
     if backend == "jax":
         import jax
 
-        return jax.jit(fn)
+        variables = list(variables)
+
+        def stateless(values, *args):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+                return fn(*args)
+
+        compiled = jax.jit(stateless)
+        return lambda *args: compiled([variable.value for variable in variables], *args)
     return fn

@@ -60,7 +60,7 @@ class Predictor:
             def decode_ids(source_ids):
                 return decoding.search(self.model, source_ids, strategy, max_length=self.max_target_length + 1)
 
-            self._decoders[strategy] = decoding.compile_decoder(decode_ids)
+            self._decoders[strategy] = decoding.compile_decoder(decode_ids, self.model.trainer.variables)
         return self._decoders[strategy]
 
     def encode_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:

@@ -202,7 +202,8 @@ def evaluate_recipe(predictor: Predictor, recipe: dict, epochs: int, alphas=(0.0
     dataset = recipe["dataset"]
     by_alpha = {alpha: evaluate(predictor, dataset, "dev", beam_size=beam_size, alpha=alpha) for alpha in alphas}
     alpha = min(alphas, key=lambda a: (by_alpha[a]["wer"], by_alpha[a]["per"]))
-    return {
+    extra = data.EXTRA_SPLITS.get(dataset, ())  # evaluation-only splits, e.g. dates' held-out formats
+    metrics = {
         "recipe": recipe["name"], "parameters": predictor.model.count_params(), "epochs": epochs,
         "decoding": "greedy",
         "dev": evaluate(predictor, dataset, "dev"),
@@ -214,3 +215,8 @@ def evaluate_recipe(predictor: Predictor, recipe: dict, epochs: int, alphas=(0.0
             "test": evaluate(predictor, dataset, "test", beam_size=beam_size, alpha=alpha),
         },
     }
+    if extra:
+        metrics["extra"] = {split: evaluate(predictor, dataset, split) for split in extra}
+        metrics["beam"]["extra"] = {split: evaluate(predictor, dataset, split, beam_size=beam_size, alpha=alpha)
+                                    for split in extra}
+    return metrics

@@ -1,10 +1,12 @@
 """Datasets by name. Each yields (source, target) text pairs with a fixed train/dev/test split and,
-for evaluation, every acceptable reference target of each source."""
+for evaluation, every acceptable reference target of each source. A dataset may add evaluation-only
+splits (``EXTRA_SPLITS``): ``dates`` has ``test-formats``, test dates in formats no other split uses."""
 from __future__ import annotations
 
-from zoo.data import cmudict, toy
+from zoo.data import cmudict, dates, toy
 
 SPLITS = ("train", "dev", "test")
+EXTRA_SPLITS = {"dates": ("test-formats",)}
 _TOY_SIZES = {"train": 4000, "dev": 300, "test": 300}
 _TOY_SEEDS = {"train": 0, "dev": 1, "test": 2}
 
@@ -12,8 +14,13 @@ _TOY_SEEDS = {"train": 0, "dev": 1, "test": 2}
 def _check(dataset: str, split: str) -> None:
     if dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}; known: {DATASETS}")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if split not in splits(dataset):
+        raise ValueError(f"split must be one of {splits(dataset)}, got {split!r}")
+
+
+def splits(dataset: str) -> tuple[str, ...]:
+    """The splits of a dataset: train, dev, test and its evaluation-only ``EXTRA_SPLITS``."""
+    return SPLITS + EXTRA_SPLITS.get(dataset, ())
 
 
 def references(dataset: str, split: str) -> dict[str, list[str]]:
@@ -21,6 +28,8 @@ def references(dataset: str, split: str) -> dict[str, list[str]]:
     _check(dataset, split)
     if dataset == "cmudict":
         return cmudict.references(split)
+    if dataset == "dates":
+        return dates.references(split)
     refs: dict[str, list[str]] = {}
     for source, target in toy.make(dataset.removeprefix("toy-"), _TOY_SIZES[split], seed=_TOY_SEEDS[split]):
         refs.setdefault(source, []).append(target)
@@ -32,4 +41,4 @@ def load(dataset: str, split: str) -> list[tuple[str, str]]:
     return [(s, t) for s, targets in references(dataset, split).items() for t in targets]
 
 
-DATASETS = ("cmudict", "toy-reverse", "toy-sort")
+DATASETS = ("cmudict", "dates", "toy-reverse", "toy-sort")

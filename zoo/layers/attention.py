@@ -1,4 +1,6 @@
-"""Luong (multiplicative / concat) attention over an encoder memory, masked over source padding.
+"""Attention over an encoder memory, masked over source padding: Luong et al. 2015 (dot / general /
+concat scores, queried with the current decoder state) and Bahdanau et al. 2015 (additive score,
+queried with the previous decoder state). Padding always gets exactly zero weight.
 
 Backend-agnostic: ``keras.layers`` and ``keras.ops`` only.
 """
@@ -19,6 +21,18 @@ def masked_softmax(scores, mask):
     # exp(-1e9 - max) underflows to exactly 0; the mask product also zeroes a fully masked row.
     exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True)) * ops.cast(mask, scores.dtype)
     return exp / ops.maximum(ops.sum(exp, axis=-1, keepdims=True), 1e-30)
+
+
+def additive_scores(query, memory, query_kernel, memory_kernel, score_vector):
+    """vᵀ tanh(W q + U m_j) for every memory position j.
+
+    query (batch, q_units), memory (batch, src_len, m_units) -> scores (batch, src_len).
+    """
+    hidden = ops.tanh(
+        ops.expand_dims(ops.matmul(query, query_kernel), 1)  # (batch, 1, units)
+        + ops.matmul(memory, memory_kernel)  # (batch, src_len, units)
+    )
+    return ops.sum(hidden * score_vector, axis=-1)  # (batch, src_len)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -63,11 +77,7 @@ class LuongAttention(keras.layers.Layer):
 
     def call(self, query, memory, memory_mask):
         if self.score == "concat":
-            hidden = ops.tanh(
-                ops.expand_dims(ops.matmul(query, self.query_kernel), 1)  # (batch, 1, units)
-                + ops.matmul(memory, self.memory_kernel)  # (batch, src_len, units)
-            )
-            scores = ops.sum(hidden * self.score_vector, axis=-1)  # (batch, src_len)
+            scores = additive_scores(query, memory, self.query_kernel, self.memory_kernel, self.score_vector)
         else:
             if self.score == "general":
                 query = ops.matmul(query, self.query_kernel)  # (batch, m_units)
@@ -85,3 +95,46 @@ class LuongAttention(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "score": self.score, "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BahdanauAttention(keras.layers.Layer):
+    """Bahdanau et al. 2015 additive attention: e_j = vᵀ tanh(W s + U h_j), a = softmax(e) over the
+    real source positions, context = Σ_j a_j h_j. The query s is the decoder's *previous* state
+    s_{t-1}: the context is computed before the decoder cell runs, and feeds it.
+
+    Args:
+        units: size of the hidden layer of the score (the paper's n' / alignment model size).
+
+    Call: ``context, weights = attention(query, memory, memory_mask)`` with
+        query (batch, q_units), memory (batch, src_len, m_units), memory_mask (batch, src_len) bool
+        -> context (batch, m_units), weights (batch, src_len) summing to 1 over unmasked positions
+        and exactly 0 on padding.
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = units
+
+    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+        self.query_kernel = self.add_weight(name="query_kernel", shape=(query_shape[-1], self.units))
+        self.memory_kernel = self.add_weight(name="memory_kernel", shape=(memory_shape[-1], self.units))
+        self.score_vector = self.add_weight(name="score_vector", shape=(self.units,))
+
+    def call(self, query, memory, memory_mask):
+        scores = additive_scores(query, memory, self.query_kernel, self.memory_kernel, self.score_vector)
+        weights = masked_softmax(scores, memory_mask)  # (batch, src_len)
+        context = ops.einsum("bs,bsm->bm", weights, memory)  # (batch, m_units)
+        return context, weights
+
+    def compute_output_spec(self, query, memory, memory_mask):
+        batch, src_len, memory_units = memory.shape
+        return (
+            keras.KerasTensor((batch, memory_units), dtype=self.compute_dtype),
+            keras.KerasTensor((batch, src_len), dtype=self.compute_dtype),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}

@@ -11,8 +11,11 @@ weights serves training, decoding and export:
   -> [logits (batch, target_vocab_size), attention (batch, src_len), *new_state]
 
 Decoding strategies only see ``encoder`` and ``step``; they never know the family. A family without
-attention returns all-zero attention from ``step``.
-Config is the constructor's keyword arguments, mirrored by ``get_config``.
+attention (``has_attention = False``) returns all-zero attention from ``step``. ``state_names`` names
+the state tensors in order; it may depend on the config (e.g. [h, c] per decoder layer), so read it
+from the instance.
+Config is the constructor's keyword arguments, mirrored by ``get_config``; ``from_config`` rebuilds
+the same architecture (fresh weights). Families: ``zoo.models.FAMILIES``.
 """
 from __future__ import annotations
 

@@ -1,0 +1,101 @@
+"""Bahdanau et al. 2015, "Neural Machine Translation by Jointly Learning to Align and Translate".
+
+Encoder: embedding -> (stacked) bidirectional GRU or LSTM: memory h_j = [h→_j; h←_j]. Its final
+states (both directions) pass through a dense bridge to the decoder's first state s_0. Each decoder
+step scores the memory from the *previous* state, e_tj = vᵀ tanh(W s_{t-1} + U h_j), turns the
+scores into weights over the real source positions and a context ctx_t, feeds [embedding(y_{t-1});
+ctx_t] to the cell, and predicts y_t from the deep output maxout(W [s_t; ctx_t; embedding(y_{t-1})]).
+Backend-agnostic: ``keras.layers`` and ``keras.ops`` only.
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo.layers.cells import BahdanauDecoderCell, DeepOutput, RecurrentDecoder
+from zoo.layers.encoders import Bridge, RNNEncoder, check_bridge, check_cell, check_dropout, check_positive
+from zoo.models.base import Seq2Seq
+
+CELLS = ("gru", "lstm")
+
+
+class Bahdanau(Seq2Seq):
+    """Bidirectional RNN encoder, additive attention from the previous decoder state, deep output.
+
+    Args:
+        source_vocab_size, target_vocab_size: vocabulary sizes, reserved ids included.
+        embedding_dim: size of the source and target embeddings.
+        encoder_units: encoder cell size per direction (memory size 2 * encoder_units);
+        encoder_layers: stacked bidirectional layers.
+        units: decoder state and deep output size.
+        attention_units: hidden size of the attention score (default: units).
+        cell: ``"gru"`` (the paper) or ``"lstm"``, in the encoder and the decoder.
+        bridge: ``"dense"``: s_0 = tanh(W [h→_T; h←_1]); ``"none"``: s_0 = [h→_T; h←_1] unchanged,
+            which needs 2 * encoder_units == units.
+        dropout: rate on embeddings, between encoder layers and before the output projection.
+    """
+
+    family = "bahdanau"
+
+    def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 64,
+                 encoder_units: int = 256, encoder_layers: int = 1, units: int = 256,
+                 attention_units: int | None = None, cell: str = "gru", bridge: str = "dense",
+                 dropout: float = 0.0):
+        check_positive(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                       embedding_dim=embedding_dim, encoder_units=encoder_units,
+                       encoder_layers=encoder_layers, units=units)
+        if attention_units is not None:
+            check_positive(attention_units=attention_units)
+        check_cell(cell, CELLS)
+        check_dropout(dropout)
+        memory_units = 2 * encoder_units
+        check_bridge(bridge, memory_units, units, "the encoder's final state (2 * encoder_units)")
+        self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                           embedding_dim=embedding_dim, encoder_units=encoder_units, encoder_layers=encoder_layers,
+                           units=units, attention_units=attention_units, cell=cell, bridge=bridge, dropout=dropout)
+
+        # Layers, shared by the three graphs below.
+        self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim, name="source_embedding")
+        self.target_embedding = keras.layers.Embedding(target_vocab_size, embedding_dim, name="target_embedding")
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder_rnn = RNNEncoder(encoder_units, encoder_layers, True, cell, dropout, name="encoder")
+        self.bridge = Bridge(units, memory_units, self.encoder_rnn.num_states, bridge, name="bridge")
+        self.cell = BahdanauDecoderCell(units, memory_units, attention_units or units, cell, name="decoder_cell")
+        self.state_names = self.cell.state_names
+        self.decoder = RecurrentDecoder(self.cell, name="decoder")
+        self.deep_output = DeepOutput(units, name="deep_output")
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+        self.projection = keras.layers.Dense(target_vocab_size, name="projection")
+
+        # trainer and encoder: one graph; the encoder is its source-side sub-graph.
+        source = keras.Input((None,), dtype="int32", name="source")
+        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
+        memory, memory_mask, initial_state = self._encode(source)
+        embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
+        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # [s; ctx] (batch, tgt_len, units + m_units)
+        logits = self.projection(self.output_dropout(self.deep_output([outputs, embedded])))  # (batch, tgt_len, vocab)
+        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, logits,
+                                   name="bahdanau_trainer")
+        self.encoder = keras.Model(source, [memory, memory_mask, *initial_state], name="bahdanau_encoder")
+
+        # step: one decoder token, carrying [h, (c)].
+        token = keras.Input((), dtype="int32", name="token")
+        step_memory = keras.Input((None, memory_units), name="memory")
+        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
+        state = [keras.Input((units,), name=name) for name in self.state_names]
+        step_embedded = self.target_embedding(token)  # (batch, emb)
+        output, new_state, weights = self.cell(step_embedded, state, step_memory, step_mask)
+        step_logits = self.projection(self.deep_output([output, step_embedded]))  # (batch, vocab)
+        self.step = keras.Model([token, step_memory, step_mask, *state], [step_logits, weights, *new_state],
+                                name="bahdanau_step")
+
+    def _encode(self, source):
+        """source (batch, src_len) -> memory (batch, src_len, 2 * encoder_units), memory_mask
+        (batch, src_len), and s_0: [h, (c)], (batch, units) each."""
+        memory_mask = ops.not_equal(source, 0)  # (batch, src_len) bool
+        embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
+        memory, states = self.encoder_rnn(embedded, memory_mask)  # final [h→_T; h←_1], ...
+        return memory, memory_mask, self.bridge(states)
+
+    def get_config(self) -> dict:
+        return dict(self.config)

@@ -1,0 +1,96 @@
+"""Cho et al. 2014, "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
+Machine Translation".
+
+Encoder: embedding -> (stacked) GRU; its last hidden state h_T gives the summary c = tanh(V h_T)
+(with an LSTM, its final memory cell joins h_T).
+Decoder: a GRU that starts from s_0 = tanh(V' c) and sees c at every step, in its input
+[embedding(y_{t-1}); c] and in the deep output t = maxout(W [s_t; c; embedding(y_{t-1})]), which is
+projected to the target vocabulary. No attention: c is all the decoder knows of the source.
+Backend-agnostic: ``keras.layers`` and ``keras.ops`` only.
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo.layers.cells import DeepOutput, PlainDecoderCell, RecurrentDecoder
+from zoo.layers.encoders import Bridge, RNNEncoder, check_cell, check_dropout, check_positive
+from zoo.models.base import Seq2Seq
+
+
+class Cho(Seq2Seq):
+    """RNN encoder-decoder conditioned on a fixed summary vector of the source at every step.
+
+    Args:
+        source_vocab_size, target_vocab_size: vocabulary sizes, reserved ids included.
+        embedding_dim: size of the source and target embeddings.
+        encoder_units: encoder cell size per direction; encoder_layers: stacked encoder layers.
+        bidirectional: bidirectional encoder (h_T then joins both directions' final states).
+        units: summary c, decoder state and deep output size.
+        cell: ``"gru"`` (the paper), ``"lstm"`` or ``"simple"``, in the encoder and the decoder.
+        dropout: rate on embeddings, between encoder layers and before the output projection.
+    """
+
+    family = "cho"
+    has_attention = False
+
+    def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 64,
+                 encoder_units: int = 256, encoder_layers: int = 1, bidirectional: bool = False,
+                 units: int = 256, cell: str = "gru", dropout: float = 0.0):
+        check_positive(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                       embedding_dim=embedding_dim, encoder_units=encoder_units,
+                       encoder_layers=encoder_layers, units=units)
+        check_cell(cell)
+        check_dropout(dropout)
+        self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                           embedding_dim=embedding_dim, encoder_units=encoder_units, encoder_layers=encoder_layers,
+                           bidirectional=bidirectional, units=units, cell=cell, dropout=dropout)
+
+        # Layers, shared by the three graphs below.
+        self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim, name="source_embedding")
+        self.target_embedding = keras.layers.Embedding(target_vocab_size, embedding_dim, name="target_embedding")
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder_rnn = RNNEncoder(encoder_units, encoder_layers, bidirectional, cell, dropout, name="encoder")
+        self.summary = keras.layers.Dense(units, activation="tanh", name="summary")  # c = tanh(V h_T)
+        n = self.encoder_rnn.num_states
+        self.bridge = Bridge(units, units, n, "dense", name="bridge")  # s_0 = tanh(V' c)
+        self.cell = PlainDecoderCell(units, 1, cell, summary_units=units, name="decoder_cell")
+        self.state_names = self.cell.state_names  # [h, (c), summary]
+        self.decoder = RecurrentDecoder(self.cell, name="decoder")
+        self.deep_output = DeepOutput(units, name="deep_output")
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+        self.projection = keras.layers.Dense(target_vocab_size, name="projection")
+
+        # trainer and encoder: one graph; the encoder is its source-side sub-graph.
+        source = keras.Input((None,), dtype="int32", name="source")
+        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
+        memory, memory_mask, initial_state = self._encode(source)
+        embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
+        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # [s; c] (batch, tgt_len, 2 units)
+        logits = self.projection(self.output_dropout(self.deep_output([outputs, embedded])))  # (batch, tgt_len, vocab)
+        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, logits, name="cho_trainer")
+        self.encoder = keras.Model(source, [memory, memory_mask, *initial_state], name="cho_encoder")
+
+        # step: one decoder token, carrying [h, (c), summary].
+        token = keras.Input((), dtype="int32", name="token")
+        step_memory = keras.Input((None, self.encoder_rnn.output_units), name="memory")
+        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
+        state = [keras.Input((units,), name=name) for name in self.state_names]
+        step_embedded = self.target_embedding(token)  # (batch, emb)
+        output, new_state, weights = self.cell(step_embedded, state, step_memory, step_mask)
+        step_logits = self.projection(self.deep_output([output, step_embedded]))  # (batch, vocab)
+        self.step = keras.Model([token, step_memory, step_mask, *state], [step_logits, weights, *new_state],
+                                name="cho_step")
+
+    def _encode(self, source):
+        """source (batch, src_len) -> memory (batch, src_len, m_units), memory_mask (batch, src_len),
+        and the decoder's initial state [s_0, (cell_0), c], (batch, units) each."""
+        memory_mask = ops.not_equal(source, 0)  # (batch, src_len) bool
+        embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
+        memory, states = self.encoder_rnn(embedded, memory_mask)  # [h_T, (cell_T)] (batch, m_units) each
+        final = states[0] if len(states) == 1 else ops.concatenate(states, axis=-1)  # (batch, m_units * states)
+        summary = self.summary(final)  # c (batch, units)
+        return memory, memory_mask, [*self.bridge([summary] * len(states)), summary]
+
+    def get_config(self) -> dict:
+        return dict(self.config)
