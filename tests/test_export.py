@@ -127,7 +127,8 @@ def test_attention_signature_gives_the_best_hypothesis_tokens_and_weights(export
         assert result["lengths"][row] == len(best.tokens)
         weights = np.array(result["weights"][row])
         np.testing.assert_allclose(weights[:steps, :src], best.attention, atol=1e-5)
-        np.testing.assert_allclose(weights[:steps, :src].sum(axis=1), 1.0, atol=1e-5)
+        attended = 1.0 if predictor.model.has_attention else 0.0  # families without attention report zeros
+        np.testing.assert_allclose(weights[:steps, :src].sum(axis=1), attended, atol=1e-5)
 
 
 def test_export_holds_no_absolute_path(exported):
