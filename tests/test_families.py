@@ -209,7 +209,8 @@ def test_greedy_and_beam_search_run_and_beam_one_is_greedy(family):
                                                       abs=1e-4)
     attention = np.asarray(beam.attention)  # (batch, n_best, max_length, src_len)
     if model.has_attention:
-        emitted = attention.sum(-1) > 0
+        emitted = attention.sum(-1) > 0  # (batch, n_best, max_length): steps before </s>
+        assert emitted[:, :, 0].all()
         np.testing.assert_allclose(attention.sum(-1)[emitted], 1.0, atol=1e-5)
         for row, n in enumerate(LENGTHS):
             assert np.all(attention[row, :, :, n:] == 0.0)
@@ -405,6 +406,13 @@ def toy_trained(tmp_path_factory):
                       "decay_from_epoch": decay_from_epoch, "decay_rate": decay_rate}
             workdir = tmp_path_factory.mktemp(f"toy-{task}-{family}")
             runs[family, task] = train(recipe, workdir, verbose=0, attention_examples=0)
+            if keras.backend.backend() == "jax":
+                # JAX keeps an executable per compiled shape, each holding memory mappings: a few thousand
+                # per run, and eight runs in one process pass Linux's default vm.max_map_count (65530),
+                # where XLA's compiler aborts the process. A finished run drops its (recompiled on demand).
+                import jax
+
+                jax.clear_caches()
         return runs[family, task]
 
     return get
