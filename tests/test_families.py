@@ -384,8 +384,8 @@ TOY_MODELS = {  # family -> model config; small enough for the whole file to tra
 # (family, task) -> epochs, and the learning rate's decay (x rate every epoch from that epoch on).
 # Without attention, reversal takes much longer to learn; short runs decay early to settle down.
 TOY_SCHEDULE = {
-    ("rnn_seq2seq", "reverse"): (12, 8, 0.7), ("rnn_seq2seq", "sort"): (3, 3, 0.5),
-    ("cho", "reverse"): (12, 8, 0.7), ("cho", "sort"): (4, 3, 0.5),
+    ("rnn_seq2seq", "reverse"): (12, 8, 0.7), ("rnn_seq2seq", "sort"): (6, 5, 0.5),
+    ("cho", "reverse"): (14, 10, 0.7), ("cho", "sort"): (4, 3, 0.5),
     ("bahdanau", "reverse"): (3, 3, 0.5), ("bahdanau", "sort"): (4, 3, 0.5),
     ("luong", "reverse"): (3, 3, 0.5), ("luong", "sort"): (4, 3, 0.5),
 }
@@ -429,25 +429,40 @@ def test_every_family_learns_the_toy_tasks(family, task, toy_trained, record_pro
     assert score >= 95.0
 
 
-# Training strings have 3 to 8 digits. One digit more is where attention pays off; from two more on,
-# no family here reverses reliably (the attention families lose track of positions they never saw).
+# Training strings have 3 to 8 digits; these are longer.
 LONGER = {n: toy.make("reverse", 300, min_len=n, max_len=n, seed=5) for n in (9, 10, 12)}
 
 
-def exact_match(predictor, pairs) -> float:
-    predictions = predictor.predict([source for source, _ in pairs])
-    return 100.0 * float(np.mean([p == target for p, (_, target) in zip(predictions, pairs)]))
+@pytest.fixture(scope="module")
+def longer_scores(toy_trained):
+    """(family, digits) -> exact match (%) on reversing LONGER strings, of the toy-reverse models."""
+    scores = {}
+    for family in FAMILY_NAMES:
+        predictor = toy_trained(family, "reverse")[0]
+        for n, pairs in LONGER.items():
+            predictions = predictor.predict([source for source, _ in pairs])
+            scores[family, n] = 100.0 * float(np.mean([p == t for p, (_, t) in zip(predictions, pairs)]))
+    return scores
 
 
-def test_attention_generalises_to_longer_strings(toy_trained, record_property):
-    scores = {(family, n): exact_match(toy_trained(family, "reverse")[0], pairs)
-              for family in FAMILY_NAMES for n, pairs in LONGER.items()}
+def test_attention_beats_the_fixed_summary_on_longer_strings(longer_scores, record_property):
+    """Both attention families reverse 9-digit strings better than Cho et al.'s fixed summary vector."""
     lines = []
     for family in FAMILY_NAMES:
         for n in LONGER:
-            record_property(f"reverse_{n}_digits_exact_match_{family}", round(scores[family, n], 1))
-        lines.append(f"  {family:12} " + "  ".join(f"{n} digits {scores[family, n]:5.1f}%" for n in LONGER))
+            record_property(f"reverse_{n}_digits_exact_match_{family}", round(longer_scores[family, n], 1))
+        lines.append(f"  {family:12} " + "  ".join(f"{n} digits {longer_scores[family, n]:5.1f}%" for n in LONGER))
     print("\ntoy-reverse trained on 3-8 digits, exact match on longer strings:\n" + "\n".join(lines))
-    attention = {f: scores[f, 9] for f in ATTENTION}
-    no_attention = {f: scores[f, 9] for f in NO_ATTENTION}
+    attention = {f: longer_scores[f, 9] for f in ATTENTION}
+    assert min(attention.values()) > longer_scores["cho", 9] + 5.0, (attention, longer_scores["cho", 9])
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "not reliably true on this toy: rnn_seq2seq's LSTM (no attention) reverses 9-digit strings about as "
+    "well as the attention families (57% vs 66-80% on TensorFlow; 70% vs 49-50% on JAX, whose initial "
+    "weights differ) and better at 10 digits (26-37% vs 0-15%): the attention families find positions "
+    "through what their bidirectional encoder learnt of lengths 3-8, and lose track beyond"))
+def test_attention_beats_every_family_without_attention_on_longer_strings(longer_scores):
+    attention = {f: longer_scores[f, 9] for f in ATTENTION}
+    no_attention = {f: longer_scores[f, 9] for f in NO_ATTENTION}
     assert min(attention.values()) > max(no_attention.values()), (attention, no_attention)
