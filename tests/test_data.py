@@ -37,3 +37,29 @@ def test_toy_tasks_and_unknown_names():
         data.load("wmt", "train")
     with pytest.raises(ValueError, match="split must be one of"):
         data.load("cmudict", "validation")
+
+
+def test_stress_can_be_stripped_for_the_benchmark_view():
+    assert cmudict.strip_stress("HH AH0 L OW1") == "HH AH L OW"
+    assert cmudict.strip_stress("W ER1 L D") == "W ER L D"
+    assert cmudict.strip_stress("K AE2 T S") == "K AE T S" and cmudict.strip_stress("") == ""
+    assert data.SCORING_VIEWS["cmudict"]["no_stress"] is cmudict.strip_stress
+    assert "dates" not in data.SCORING_VIEWS  # exact answers: no other view
+
+
+class StressSwapper:
+    """Answers every dev word with its first reference, stress digits cycled (0->1->2->0)."""
+
+    def predict(self, sources, beam_size=1, alpha=0.6):
+        refs = data.references("cmudict", "dev")
+        swap = str.maketrans("012", "120")
+        return [refs[s][0].translate(swap) for s in sources]
+
+
+def test_evaluation_reports_the_no_stress_view_beside_the_strict_scores():
+    from zoo.evaluation import evaluate
+
+    scores = evaluate(StressSwapper(), "cmudict", "dev", max_examples=300)
+    # every output has a vowel with the wrong stress, unless another variant happens to match it
+    assert scores["wer"] > 90.0 and scores["per"] > 20.0
+    assert scores["no_stress"] == {"wer": 0.0, "per": 0.0, "count": 300}

@@ -7,7 +7,7 @@ import pytest
 import zoo
 from zoo import data
 from zoo.evaluation import evaluate
-from zoo.train import load_recipe, train
+from zoo.train import load_recipe, lr_schedule, train
 
 from conftest import TOY_RECIPE
 
@@ -46,13 +46,23 @@ def test_checkpoints_and_logs_are_written(toy_run):
     assert len(rows) == TOY_RECIPE["epochs"] and "dev_wer" in rows[0] and "val_loss" in rows[0]
 
 
-def test_training_resumes_where_it_stopped(tmp_path):
-    recipe = {**TOY_RECIPE, "epochs": 2}
+def test_training_resumes_where_it_stopped_and_follows_a_warm_restart(tmp_path):
+    recipe = {**TOY_RECIPE, "epochs": 3, "restarts": [{"epoch": 3, "learning_rate": 0.001, "decay_from_epoch": 4}]}
     train(recipe, tmp_path, epochs=1, verbose=0)
-    train(recipe, tmp_path, epochs=2, verbose=0)  # a second call continues from the backup
+    train(recipe, tmp_path, epochs=3, verbose=0)  # a second call continues from the backup
     with open(tmp_path / "history.csv") as f:
-        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
-    assert epochs == [0, 1]
+        rows = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]
+    assert [float(row["learning_rate"]) for row in rows] == pytest.approx([0.005, 0.005, 0.001])
+
+
+def test_learning_rate_schedule_decays_and_restarts():
+    recipe = {**TOY_RECIPE, "learning_rate": 1e-3, "decay_from_epoch": 3, "decay_rate": 0.5,
+              "restarts": [{"epoch": 5, "learning_rate": 4e-4, "decay_from_epoch": 6}]}
+    schedule = lr_schedule(load_recipe(recipe))
+    # Keras passes 0-based epochs; the recipe counts from 1
+    assert [schedule(e) for e in range(7)] == pytest.approx([1e-3, 1e-3, 5e-4, 2.5e-4, 4e-4, 2e-4, 1e-4])
+    assert lr_schedule(load_recipe(TOY_RECIPE))(0) == TOY_RECIPE["learning_rate"]  # no restarts: one phase
 
 
 def test_bad_recipe_is_a_clear_error(tmp_path):
@@ -62,3 +72,11 @@ def test_bad_recipe_is_a_clear_error(tmp_path):
         load_recipe({**TOY_RECIPE, "epochs": "ten"})
     with pytest.raises(FileNotFoundError, match="Recipe 'nope' not found"):
         load_recipe("nope")
+    with pytest.raises(ValueError, match="'restarts' must be list"):
+        load_recipe({**TOY_RECIPE, "restarts": {"epoch": 3}})
+    for bad in ({"epoch": 1, "learning_rate": 1e-3, "decay_from_epoch": 2},  # epoch 1 is the recipe's own
+                {"epoch": 4, "learning_rate": 1e-3, "decay_from_epoch": 3},  # decays before it starts
+                {"epoch": 4, "learning_rate": 0, "decay_from_epoch": 5},
+                {"epoch": 4, "lr": 1e-3, "decay_from_epoch": 5}):
+        with pytest.raises(ValueError, match=r"'restarts'\[0\] must be"):
+            load_recipe({**TOY_RECIPE, "restarts": [bad]})

@@ -71,7 +71,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from zoo import hub
+    from zoo import data, hub
     from zoo.evaluation import evaluate
 
     model = hub.load(args.name)
@@ -80,8 +80,10 @@ def cmd_evaluate(args) -> int:
     for beam in sorted({1, args.beam}):
         scores = evaluate(model, dataset, args.split, max_examples=args.max_examples, beam_size=beam, alpha=args.alpha)
         name = "greedy" if beam == 1 else f"beam {beam}"
+        views = "".join(f"  [{view}: WER {scores[view]['wer']:.2f}%  PER {scores[view]['per']:.2f}%]"
+                        for view in data.SCORING_VIEWS.get(dataset, {}))
         print(f"{args.name} {dataset}/{args.split} ({name}): WER {scores['wer']:.2f}%  PER {scores['per']:.2f}%  "
-              f"({scores['count']} examples, {scores['seconds']} s)")
+              f"({scores['count']} examples, {scores['seconds']} s){views}")
     return 0
 
 

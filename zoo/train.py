@@ -33,6 +33,7 @@ RECIPE_KEYS = {
     "epochs": int, "learning_rate": float, "decay_from_epoch": int, "decay_rate": float,
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
+OPTIONAL_RECIPE_KEYS = {"restarts": list}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
@@ -46,13 +47,28 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
             raise FileNotFoundError(f"Recipe {str(recipe)!r} not found (neither a file nor a name in {RECIPES_DIR})")
         recipe = json.loads(path.read_text())
     missing = sorted(set(RECIPE_KEYS) - set(recipe))
-    unknown = sorted(set(recipe) - set(RECIPE_KEYS) - {"comment"})
+    unknown = sorted(set(recipe) - set(RECIPE_KEYS) - set(OPTIONAL_RECIPE_KEYS) - {"comment"})
     if missing or unknown:
         raise ValueError(f"Recipe keys: missing {missing}, unknown {unknown}")
-    for key, kind in RECIPE_KEYS.items():
-        if not isinstance(recipe[key], (int, float) if kind is float else kind):
+    for key, kind in {**RECIPE_KEYS, **OPTIONAL_RECIPE_KEYS}.items():
+        if key in recipe and not isinstance(recipe[key], (int, float) if kind is float else kind):
             raise ValueError(f"Recipe key {key!r} must be {kind.__name__}, got {recipe[key]!r}")
+    _check_restarts(recipe.get("restarts", []))
     return recipe
+
+
+def _check_restarts(restarts: list) -> None:
+    previous = 1
+    for i, restart in enumerate(restarts):
+        ok = (isinstance(restart, dict) and set(restart) == {"epoch", "learning_rate", "decay_from_epoch"}
+              and all(isinstance(restart[k], int) and not isinstance(restart[k], bool) for k in ("epoch", "decay_from_epoch"))
+              and isinstance(restart["learning_rate"], (int, float)) and restart["learning_rate"] > 0
+              and previous < restart["epoch"] <= restart["decay_from_epoch"])
+        if not ok:
+            raise ValueError(f"Recipe key 'restarts'[{i}] must be {{'epoch', 'learning_rate', 'decay_from_epoch'}} "
+                             f"with a learning_rate > 0 and {previous} < epoch <= decay_from_epoch, epochs "
+                             f"increasing; got {restart!r}")
+        previous = restart["epoch"]
 
 
 def build_vocabulary(texts, tokenizer_config: dict) -> Vocabulary:
@@ -76,12 +92,17 @@ def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs) -> tuple[Voc
 
 
 def lr_schedule(recipe: dict):
-    """Constant learning rate, then multiplied by ``decay_rate`` every epoch from ``decay_from_epoch`` (1-based)."""
-    base, start, rate = recipe["learning_rate"], recipe["decay_from_epoch"], recipe["decay_rate"]
+    """Constant ``learning_rate``, then multiplied by ``decay_rate`` every epoch from ``decay_from_epoch``
+    (epochs 1-based). Each of the optional ``restarts`` ({"epoch", "learning_rate", "decay_from_epoch"})
+    starts the same shape again from its epoch on: a warm restart."""
+    phases = [{"epoch": 1, "learning_rate": recipe["learning_rate"], "decay_from_epoch": recipe["decay_from_epoch"]},
+              *recipe.get("restarts", [])]
+    rate = recipe["decay_rate"]
 
     def schedule(epoch: int, lr=None) -> float:  # Keras passes a 0-based epoch
-        decays = max(0, epoch + 1 - start + 1)
-        return float(base * rate**decays)
+        phase = [p for p in phases if p["epoch"] <= epoch + 1][-1]
+        decays = max(0, epoch + 1 - phase["decay_from_epoch"] + 1)
+        return float(phase["learning_rate"] * rate**decays)
 
     return schedule
 

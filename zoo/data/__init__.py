@@ -7,6 +7,9 @@ from zoo.data import cmudict, dates, toy
 
 SPLITS = ("train", "dev", "test")
 EXTRA_SPLITS = {"dates": ("test-formats",)}
+# Extra ways to score a dataset: name -> a function applied to hypotheses and references alike before
+# scoring. CMUdict's "no_stress" view is the usual G2P benchmark's (phonemes without stress digits).
+SCORING_VIEWS = {"cmudict": {"no_stress": cmudict.strip_stress}}
 _TOY_SIZES = {"train": 4000, "dev": 300, "test": 300}
 _TOY_SEEDS = {"train": 0, "dev": 1, "test": 2}
 

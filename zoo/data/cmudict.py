@@ -5,11 +5,16 @@ with stress digits. The split is fixed forever by a hash of the *word*, so every
 variant of a word lands in the same split and the split never depends on dictionary order:
 ``sha256(word)`` mod 100 -> 0..89 train, 90..94 dev, 95..99 test (~90/5/5).
 All variants train; at evaluation any reference variant of the word counts as correct.
+
+The targets keep CMUdict's lexical stress digits (``AH0``, ``OW1``): text-to-speech needs them. The
+usual CMUdict G2P benchmark scores phonemes without stress, so evaluation also reports that view
+(``strip_stress`` applied to hypotheses and references alike).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 
 SPLITS = ("train", "dev", "test")
 
@@ -40,3 +45,11 @@ def references(split: str) -> dict[str, list[str]]:
 def load(split: str) -> list[tuple[str, str]]:
     """(word, phonemes) pairs of one split, one pair per pronunciation variant, sorted by word."""
     return [(word, pron) for word, prons in references(split).items() for pron in prons]
+
+
+_STRESS = re.compile(r"(?<=[A-Z])[012]\b")
+
+
+def strip_stress(phonemes: str) -> str:
+    """``"HH AH0 L OW1"`` -> ``"HH AH L OW"``: the ARPAbet phonemes without their stress digits."""
+    return _STRESS.sub("", phonemes)
