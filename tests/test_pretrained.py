@@ -16,9 +16,9 @@ def g2p():
 
 QUALITY_BAR_MISSED = pytest.mark.xfail(
     strict=True,
-    reason="issue #3 is open: the shipped g2p-luong (trained 16 epochs on 2 CPU cores) reaches test WER 37.3% / "
-           "PER 10.2% greedy, not the 30% / 8% bar; strict, so a model that meets the bar turns this into a failure "
-           "that asks for the marker to go",
+    reason="issue #3: with stress digits scored, the shipped g2p-luong (29 epochs on 2 CPU cores) reaches test WER "
+           "35.0% / PER 9.5% greedy, not 30% / 8% (it meets them on the benchmark's stress-free scoring, tested "
+           "below); strict, so a model that meets them turns this into a failure that asks for the marker to go",
 )
 
 
@@ -58,8 +58,16 @@ def test_metrics_file_meets_the_quality_bar():
     assert recorded["test"]["wer"] <= 30.0 and recorded["test"]["per"] <= 8.0
 
 
+def test_metrics_file_meets_the_quality_bar_on_the_stress_free_benchmark_scoring():
+    recorded = metrics()  # the usual CMUdict G2P scoring, which the published 23-28% / 6-8% use
+    assert recorded["test"]["no_stress"]["wer"] <= 30.0 and recorded["test"]["no_stress"]["per"] <= 8.0
+    # removing stress can only forgive errors
+    assert recorded["test"]["no_stress"]["wer"] <= recorded["test"]["wer"]
+    assert recorded["test"]["no_stress"]["per"] <= recorded["test"]["per"]
+
+
 @pytest.mark.xfail(strict=True, reason="issue #5 evidence left open: beam 4 is 0.5 WER points better than greedy "
-                                       "on the shipped g2p-luong (36.8% vs 37.3%), not 1 point")
+                                       "on the shipped g2p-luong (34.5% vs 35.0%), not 1 point")
 def test_beam_is_at_least_one_wer_point_better_than_greedy():
     recorded = metrics()
     assert recorded["beam"]["test"]["wer"] <= recorded["test"]["wer"] - 1.0
