@@ -28,12 +28,19 @@ def test_list_and_load_in_one_line(g2p):
     assert len(outputs) == 2 and outputs[1] == "W ER1 L D"
 
 
-@QUALITY_BAR_MISSED
+@pytest.mark.xfail(strict=True, reason="issue #3: `hello` comes out as HH EH1 L OW0, the dictionary's HH EH0 L OW1 "
+                                       "with the stress on the wrong syllable (`world` is right)")
 def test_hello_world_get_the_dictionary_pronunciations(g2p):
     hello, world = g2p.predict(["hello", "world"])
     references = cmudict.references("train")  # both words are training words with these variants
     assert references["hello"] == ["HH AH0 L OW1", "HH EH0 L OW1"] and references["world"] == ["W ER1 L D"]
     assert hello in references["hello"] and world == "W ER1 L D"
+
+
+def test_hello_world_get_the_dictionary_phonemes_when_stress_is_ignored(g2p):
+    references = cmudict.references("train")
+    for word, output in zip(["hello", "world"], g2p.predict(["hello", "world"])):
+        assert cmudict.strip_stress(output) in {cmudict.strip_stress(r) for r in references[word]}, (word, output)
 
 
 def test_predictions_are_case_and_whitespace_insensitive(g2p):
