@@ -80,6 +80,12 @@ def test_beam_is_at_least_one_wer_point_better_than_greedy():
     assert recorded["beam"]["test"]["wer"] <= recorded["test"]["wer"] - 1.0
 
 
+def test_every_shipped_model_is_named_after_its_folder():
+    for name in zoo.list_models():  # exports and TF Serving paths use the config's name
+        config = json.loads((hub.resolve(name) / "config.json").read_text())
+        assert config["name"] == name and zoo.load(name).name == name
+
+
 def test_folder_is_small_and_checksummed():
     folder = hub.resolve("g2p-luong")
     assert sum(p.stat().st_size for p in folder.iterdir()) < 25 * 2**20
