@@ -42,25 +42,7 @@ phoneme edits over reference phonemes (closest reference), both computed with `j
 length penalty alpha was chosen on dev among {list(beam['dev_wer_by_alpha']) if beam else []}.
 `zoo evaluate {recipe['name']} --split test` reproduces the test rows.
 {stress_note}
-## Model
-{metrics['parameters']:,} parameters, trained {metrics['epochs']} epochs; weights are those of the epoch
-with the best dev WER. Config:
-```json
-{json.dumps(recipe['model'], indent=2)}
-```
-
-## Training
-```
-zoo train recipes/{recipe['name']}.json --workdir runs/{recipe['name']} --output pretrained/{recipe['name']}
-```
-Full recipe:
-```json
-{json.dumps(recipe, indent=2)}
-```
-
-## Data and licence
-{_data_note(recipe['dataset'])}
-"""
+{_model_and_training(recipe, metrics, "WER")}"""
 
 
 def _exact_match_card(recipe: dict, metrics: dict) -> str:
@@ -97,9 +79,14 @@ figure here, as a date is a single "word"). The test dates never appear in train
 `test-formats` renders test dates in 5 formats that no other split uses (see below). The beam's
 length penalty alpha was chosen on dev among {list(beam['dev_wer_by_alpha'])}.
 
-## Model
+{_model_and_training(recipe, metrics, "exact match")}"""
+
+
+def _model_and_training(recipe: dict, metrics: dict, chosen_by: str) -> str:
+    """The card sections shared by every model: model, training command and recipe, data and licence."""
+    return f"""## Model
 {metrics['parameters']:,} parameters, trained {metrics['epochs']} epochs; weights are those of the epoch
-with the best dev exact match. Config:
+with the best dev {chosen_by}. Config:
 ```json
 {json.dumps(recipe['model'], indent=2)}
 ```

@@ -35,8 +35,27 @@ def additive_scores(query, memory, query_kernel, memory_kernel, score_vector):
     return ops.sum(hidden * score_vector, axis=-1)  # (batch, src_len)
 
 
+def attend(scores, memory, memory_mask):
+    """scores (batch, src_len), memory (batch, src_len, m_units), memory_mask (batch, src_len) bool
+    -> context (batch, m_units), weights (batch, src_len): masked softmax, then the weighted sum."""
+    weights = masked_softmax(scores, memory_mask)  # (batch, src_len)
+    context = ops.einsum("bs,bsm->bm", weights, memory)  # (batch, m_units)
+    return context, weights
+
+
+class MemoryAttention(keras.layers.Layer):
+    """Base of the attention layers: ``context, weights = attention(query, memory, memory_mask)``."""
+
+    def compute_output_spec(self, query, memory, memory_mask):
+        batch, src_len, memory_units = memory.shape
+        return (
+            keras.KerasTensor((batch, memory_units), dtype=self.compute_dtype),
+            keras.KerasTensor((batch, src_len), dtype=self.compute_dtype),
+        )
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class LuongAttention(keras.layers.Layer):
+class LuongAttention(MemoryAttention):
     """Luong et al. 2015 global attention.
 
     score(h, m) = h·m (``dot``), h·W m (``general``), or vᵀ tanh(W [h; m]) (``concat``).
@@ -82,23 +101,14 @@ class LuongAttention(keras.layers.Layer):
             if self.score == "general":
                 query = ops.matmul(query, self.query_kernel)  # (batch, m_units)
             scores = ops.einsum("bm,bsm->bs", query, memory)  # (batch, src_len)
-        weights = masked_softmax(scores, memory_mask)  # (batch, src_len)
-        context = ops.einsum("bs,bsm->bm", weights, memory)  # (batch, m_units)
-        return context, weights
-
-    def compute_output_spec(self, query, memory, memory_mask):
-        batch, src_len, memory_units = memory.shape
-        return (
-            keras.KerasTensor((batch, memory_units), dtype=self.compute_dtype),
-            keras.KerasTensor((batch, src_len), dtype=self.compute_dtype),
-        )
+        return attend(scores, memory, memory_mask)
 
     def get_config(self):
         return {**super().get_config(), "score": self.score, "units": self.units}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class BahdanauAttention(keras.layers.Layer):
+class BahdanauAttention(MemoryAttention):
     """Bahdanau et al. 2015 additive attention: e_j = vᵀ tanh(W s + U h_j), a = softmax(e) over the
     real source positions, context = Σ_j a_j h_j. The query s is the decoder's *previous* state
     s_{t-1}: the context is computed before the decoder cell runs, and feeds it.
@@ -125,16 +135,7 @@ class BahdanauAttention(keras.layers.Layer):
 
     def call(self, query, memory, memory_mask):
         scores = additive_scores(query, memory, self.query_kernel, self.memory_kernel, self.score_vector)
-        weights = masked_softmax(scores, memory_mask)  # (batch, src_len)
-        context = ops.einsum("bs,bsm->bm", weights, memory)  # (batch, m_units)
-        return context, weights
-
-    def compute_output_spec(self, query, memory, memory_mask):
-        batch, src_len, memory_units = memory.shape
-        return (
-            keras.KerasTensor((batch, memory_units), dtype=self.compute_dtype),
-            keras.KerasTensor((batch, src_len), dtype=self.compute_dtype),
-        )
+        return attend(scores, memory, memory_mask)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
