@@ -34,7 +34,10 @@ def test_evaluate_reproduces_the_recorded_test_figures():
     assert abs(wer - recorded["no_stress"]["wer"]) <= 0.5 and abs(per - recorded["no_stress"]["per"]) <= 0.5
 
 
-def test_errors_are_one_clear_line_not_a_traceback():
+def test_errors_are_one_clear_line_not_a_traceback(tmp_path):
+    out = zoo_cli("train", "g2p-luong", "--workdir", str(tmp_path / "run"), "--init-from", "no-such-model")
+    assert out.returncode == 2 and "'init_from': 'no-such-model' is neither" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "run").exists()  # nothing written before the recipe is known to be valid
     out = zoo_cli("predict", "no-such-model", "hi")
     assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
     out = zoo_cli("predict", "g2p-luong", " ")

@@ -56,6 +56,32 @@ def test_training_resumes_where_it_stopped_and_follows_a_warm_restart(tmp_path):
     assert [float(row["learning_rate"]) for row in rows] == pytest.approx([0.005, 0.005, 0.001])
 
 
+def test_fine_tuning_starts_from_the_pretrained_weights_and_vocabularies(toy_run, tmp_path):
+    _, metrics, workdir = toy_run
+    recipe = {**TOY_RECIPE, "epochs": 1, "learning_rate": 1e-6, "model": {**TOY_RECIPE["model"], "dropout": 0.3}}
+    tuned, tuned_metrics = train(recipe, tmp_path / "tuned", verbose=0, init_from=str(workdir / "pretrained"))
+    for name in ("source_vocab.txt", "target_vocab.txt"):
+        assert (tmp_path / "tuned" / name).read_text() == (workdir / name).read_text()
+    # one epoch at lr 1e-6 keeps the trained model's accuracy; the same epoch from scratch learns nothing yet
+    assert tuned_metrics["test"]["wer"] == pytest.approx(metrics["test"]["wer"], abs=1.0)
+    assert tuned_metrics["init_from"] == str(workdir / "pretrained")
+    assert tuned.model.get_config()["dropout"] == 0.3
+    _, scratch_metrics = train(recipe, tmp_path / "scratch", verbose=0)
+    assert scratch_metrics["test"]["wer"] > 90.0
+
+
+def test_fine_tuning_from_a_mismatched_model_is_a_clear_error(toy_run, tmp_path):
+    pretrained = str(toy_run[2] / "pretrained")
+    wider = {**TOY_RECIPE, "model": {**TOY_RECIPE["model"], "units": 128}}
+    with pytest.raises(ValueError, match=r"differs from the recipe in \['units'\]"):
+        train(wider, tmp_path / "a", verbose=0, init_from=pretrained)
+    gru = {**TOY_RECIPE, "family": "cho"}
+    with pytest.raises(ValueError, match="differs from the recipe in \\['family'"):
+        train(gru, tmp_path / "b", verbose=0, init_from=pretrained)
+    with pytest.raises(ValueError, match="'init_from': 'no-such-model' is neither"):
+        train(TOY_RECIPE, tmp_path / "c", verbose=0, init_from="no-such-model")
+
+
 def test_learning_rate_schedule_decays_and_restarts():
     recipe = {**TOY_RECIPE, "learning_rate": 1e-3, "decay_from_epoch": 3, "decay_rate": 0.5,
               "restarts": [{"epoch": 5, "learning_rate": 4e-4, "decay_from_epoch": 6}]}

@@ -92,7 +92,7 @@ with the best dev {chosen_by}. Config:
 ```
 
 ## Training
-```
+{_init_note(recipe)}```
 zoo train recipes/{recipe['name']}.json --workdir runs/{recipe['name']} --output pretrained/{recipe['name']}
 ```
 Full recipe:
@@ -103,6 +103,13 @@ Full recipe:
 ## Data and licence
 {_data_note(recipe['dataset'])}
 """
+
+
+def _init_note(recipe: dict) -> str:
+    if "init_from" not in recipe:
+        return ""
+    return (f"Fine-tuned: training starts from the weights and vocabularies of `{recipe['init_from']}` "
+            "(with a fresh optimizer), which must exist first.\n")
 
 
 def _data_note(dataset: str) -> str:

@@ -65,7 +65,7 @@ def cmd_train(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output, logdir=args.logdir,
-                       resume=args.resume)
+                       resume=args.resume, init_from=args.init_from)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -128,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--output", help="write a pretrained folder here when done")
     tr.add_argument("--resume", action="store_true",
                     help="continue the run already in --workdir (after a kill, or to train more epochs)")
+    tr.add_argument("--init-from", metavar="MODEL",
+                    help="fine-tune: start from this pretrained model's weights and vocabularies (a name or folder); "
+                         "the recipe's model config must match it except for dropout")
     tr.add_argument("--logdir", help="TensorBoard folder: scalars, attention maps, predictions (default: WORKDIR/logs)")
     tr.set_defaults(run=cmd_train)
     ev = sub.add_parser("evaluate", help="WER/PER of a pretrained model on a split (jiwer)")

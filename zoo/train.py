@@ -33,7 +33,7 @@ RECIPE_KEYS = {
     "epochs": int, "learning_rate": float, "decay_from_epoch": int, "decay_rate": float,
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
-OPTIONAL_RECIPE_KEYS = {"restarts": list}
+OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
@@ -80,10 +80,15 @@ def build_vocabulary(texts, tokenizer_config: dict) -> Vocabulary:
     return Vocabulary.build([t.decode("utf-8") for t in row] for row in tokens)
 
 
-def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs) -> tuple[Vocabulary, Vocabulary]:
+def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -> tuple[Vocabulary, Vocabulary]:
     paths = workdir / "source_vocab.txt", workdir / "target_vocab.txt"
     if all(p.is_file() for p in paths):  # a resumed run must keep the ids it trained with
         return Vocabulary.load(paths[0]), Vocabulary.load(paths[1])
+    if init is not None:  # fine-tuning keeps the ids the initial weights were trained with
+        vocabs = init.source_tokenizer.vocabulary, init.target_tokenizer.vocabulary
+        for vocab, path in zip(vocabs, paths):
+            vocab.save(path)
+        return vocabs
     sources, targets = zip(*train_pairs)
     vocabs = build_vocabulary(sources, recipe["source_tokenizer"]), build_vocabulary(targets, recipe["target_tokenizer"])
     for vocab, path in zip(vocabs, paths):
@@ -107,9 +112,37 @@ def lr_schedule(recipe: dict):
     return schedule
 
 
+def load_initial_model(recipe: dict):
+    """The pretrained model named by the recipe's ``init_from`` (a name or folder), checked against the
+    recipe: same family, tokenizers and model config except ``dropout`` (shapes must match)."""
+    from zoo import hub
+
+    source = recipe["init_from"]
+    try:
+        init = hub.load(source)
+    except KeyError:
+        raise ValueError(f"Recipe key 'init_from': {source!r} is neither a pretrained model name "
+                         f"({', '.join(hub.list_models()) or 'none'}) nor a folder with a config.json") from None
+    config = init.model.get_config()
+    wanted = {**recipe["model"], "source_vocab_size": config["source_vocab_size"],
+              "target_vocab_size": config["target_vocab_size"]}
+    differences = sorted(k for k in set(config) | set(wanted)
+                         if k != "dropout" and config.get(k) != wanted.get(k, config.get(k)))
+    if init.model.family != recipe["family"]:
+        differences.insert(0, "family")
+    for side in ("source_tokenizer", "target_tokenizer"):
+        tokenizer = getattr(init, side)
+        if tokenizer.get_config() != {**tokenizer.get_config(), **recipe[side]}:
+            differences.append(side)
+    if differences:
+        raise ValueError(f"Recipe key 'init_from': {source!r} differs from the recipe in {differences}; "
+                         "only 'dropout' may change when fine-tuning")
+    return init
+
+
 def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output: str | os.PathLike | None = None,
           verbose: int | str = "auto", logdir: str | os.PathLike | None = None, attention_examples: int = 4,
-          attention_beam_size: int = 4, resume: bool = True) -> tuple[Predictor, dict]:
+          attention_beam_size: int = 4, resume: bool = True, init_from: str | None = None) -> tuple[Predictor, dict]:
     """Trains (or resumes) a recipe in ``workdir``; returns the predictor (best dev weights) and metrics.
 
     ``epochs`` is the total epoch count (a resumed run trains only the missing ones; a finished run
@@ -118,8 +151,16 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     an error instead of being continued. TensorBoard logs go to ``logdir`` (default
     ``workdir/logs``), with the attention maps of ``attention_examples`` dev examples (0: none),
     decoded with beam search of ``attention_beam_size``, in ``logdir/attention``.
+
+    A recipe with ``init_from`` (a pretrained name or folder) fine-tunes: training starts from that
+    model's weights and vocabularies (a fresh optimizer), e.g. on your own data or with more dropout.
+    The ``init_from`` argument sets (or replaces) that key.
     """
     recipe = load_recipe(recipe)
+    if init_from is not None:
+        recipe = {**recipe, "init_from": str(init_from)}
+    keras.utils.set_random_seed(recipe["seed"])
+    init = load_initial_model(recipe) if "init_from" in recipe else None
     workdir = pathlib.Path(workdir)
     done = _epochs_done(workdir)
     if done and not resume:
@@ -128,11 +169,10 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     epochs = recipe["epochs"] if epochs is None else epochs
-    keras.utils.set_random_seed(recipe["seed"])
 
     train_pairs = data.load(recipe["dataset"], "train")
     dev_pairs = data.load(recipe["dataset"], "dev")
-    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs)
+    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
     source_tokenizer = Tokenizer(source_vocab, **recipe["source_tokenizer"])
     target_tokenizer = Tokenizer(target_vocab, **recipe["target_tokenizer"])
     limits = dict(max_source_length=recipe["max_source_length"], max_target_length=recipe["max_target_length"])
@@ -141,6 +181,12 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
 
     model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": len(source_vocab),
                                             "target_vocab_size": len(target_vocab)})
+    if init is not None:  # a resumed run's backup replaces these when fit begins
+        try:
+            model.trainer.set_weights(init.model.trainer.get_weights())
+        except ValueError as error:  # a model default the recipe leaves out differs from the init model's
+            raise ValueError(f"Recipe key 'init_from': {recipe['init_from']!r} has weights of other shapes "
+                             f"than the recipe's model: {error}") from None
     predictor = Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
     model.trainer.compile(
         optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
@@ -226,6 +272,7 @@ def evaluate_recipe(predictor: Predictor, recipe: dict, epochs: int, alphas=(0.0
     extra = data.EXTRA_SPLITS.get(dataset, ())  # evaluation-only splits, e.g. dates' held-out formats
     metrics = {
         "recipe": recipe["name"], "parameters": predictor.model.count_params(), "epochs": epochs,
+        **({"init_from": recipe["init_from"]} if "init_from" in recipe else {}),
         "decoding": "greedy",
         "dev": evaluate(predictor, dataset, "dev"),
         "test": evaluate(predictor, dataset, "test"),
