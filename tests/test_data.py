@@ -39,6 +39,38 @@ def test_toy_tasks_and_unknown_names():
         data.load("cmudict", "validation")
 
 
+def write_tsv_dataset(folder, rows_by_split):
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, rows in rows_by_split.items():
+        (folder / f"{split}.tsv").write_text(rows, encoding="utf-8")
+    return str(folder)
+
+
+def test_a_folder_of_tsv_files_is_a_dataset(tmp_path):
+    folder = write_tsv_dataset(tmp_path / "lexicon", {
+        "train": "zoë\tZ OW1 IY0\n\nread\tR IY1 D\nread\tR EH1 D\nread\tR IY1 D\n",
+        "dev": "cat\tK AE1 T\n", "test": "dog\tD AO1 G\n"})
+    assert data.load(folder, "train") == [("zoë", "Z OW1 IY0"), ("read", "R IY1 D"), ("read", "R EH1 D")]
+    assert data.references(folder, "test") == {"dog": ["D AO1 G"]}
+    with pytest.raises(ValueError, match="neither one of .* nor a folder with train.tsv, dev.tsv, test.tsv"):
+        data.load(str(tmp_path), "train")  # no TSV files there
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("cat\tK AE1 T\ndog D AO1 G\n", r"train.tsv:2: expected 'source<TAB>target' with both non-empty, got 'dog D AO1 G'"),
+    ("cat\t\n", r"train.tsv:1: expected"),
+    ("a\tb\tc\n", r"train.tsv:1: expected"),
+    ("\n\n", r"train.tsv holds no 'source<TAB>target' pairs"),
+])
+def test_a_malformed_tsv_line_is_named_by_file_and_line(tmp_path, rows, message):
+    folder = write_tsv_dataset(tmp_path / "bad", {"train": rows, "dev": "x\ty\n", "test": "x\ty\n"})
+    with pytest.raises(ValueError, match=message):
+        data.load(folder, "train")
+    (tmp_path / "bad" / "train.tsv").write_bytes(b"caf\xe9\tK\n")
+    with pytest.raises(ValueError, match="train.tsv: not UTF-8 text"):
+        data.load(folder, "train")
+
+
 def test_stress_can_be_stripped_for_the_benchmark_view():
     assert cmudict.strip_stress("HH AH0 L OW1") == "HH AH L OW"
     assert cmudict.strip_stress("W ER1 L D") == "W ER L D"

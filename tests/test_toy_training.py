@@ -56,9 +56,14 @@ def test_training_resumes_where_it_stopped_and_follows_a_warm_restart(tmp_path):
     assert [float(row["learning_rate"]) for row in rows] == pytest.approx([0.005, 0.005, 0.001])
 
 
-def test_fine_tuning_starts_from_the_pretrained_weights_and_vocabularies(toy_run, tmp_path):
+def test_fine_tuning_on_your_own_tsv_files_starts_from_the_pretrained_model(toy_run, tmp_path):
     _, metrics, workdir = toy_run
-    recipe = {**TOY_RECIPE, "epochs": 1, "learning_rate": 1e-6, "model": {**TOY_RECIPE["model"], "dropout": 0.3}}
+    own = tmp_path / "own-data"  # the toy task's splits, written as a user's TSV folder
+    own.mkdir()
+    for split in ("train", "dev", "test"):
+        (own / f"{split}.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in data.load("toy-reverse", split)))
+    recipe = {**TOY_RECIPE, "dataset": str(own), "epochs": 1, "learning_rate": 1e-6,
+              "model": {**TOY_RECIPE["model"], "dropout": 0.3}}
     tuned, tuned_metrics = train(recipe, tmp_path / "tuned", verbose=0, init_from=str(workdir / "pretrained"))
     for name in ("source_vocab.txt", "target_vocab.txt"):
         assert (tmp_path / "tuned" / name).read_text() == (workdir / name).read_text()

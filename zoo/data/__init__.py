@@ -1,9 +1,10 @@
 """Datasets by name. Each yields (source, target) text pairs with a fixed train/dev/test split and,
 for evaluation, every acceptable reference target of each source. A dataset may add evaluation-only
-splits (``EXTRA_SPLITS``): ``dates`` has ``test-formats``, test dates in formats no other split uses."""
+splits (``EXTRA_SPLITS``): ``dates`` has ``test-formats``, test dates in formats no other split uses.
+A dataset may also be a folder of your own ``train.tsv``/``dev.tsv``/``test.tsv`` (``zoo.data.files``)."""
 from __future__ import annotations
 
-from zoo.data import cmudict, dates, toy
+from zoo.data import cmudict, dates, files, toy
 
 SPLITS = ("train", "dev", "test")
 EXTRA_SPLITS = {"dates": ("test-formats",)}
@@ -15,8 +16,9 @@ _TOY_SEEDS = {"train": 0, "dev": 1, "test": 2}
 
 
 def _check(dataset: str, split: str) -> None:
-    if dataset not in DATASETS:
-        raise ValueError(f"Unknown dataset {dataset!r}; known: {DATASETS}")
+    if dataset not in DATASETS and not files.is_folder_dataset(dataset):
+        raise ValueError(f"Unknown dataset {dataset!r}: neither one of {DATASETS} nor a folder with "
+                         f"{', '.join(files.SPLIT_FILES.values())}")
     if split not in splits(dataset):
         raise ValueError(f"split must be one of {splits(dataset)}, got {split!r}")
 
@@ -33,6 +35,8 @@ def references(dataset: str, split: str) -> dict[str, list[str]]:
         return cmudict.references(split)
     if dataset == "dates":
         return dates.references(split)
+    if files.is_folder_dataset(dataset):
+        return files.references(dataset, split)
     refs: dict[str, list[str]] = {}
     for source, target in toy.make(dataset.removeprefix("toy-"), _TOY_SIZES[split], seed=_TOY_SEEDS[split]):
         refs.setdefault(source, []).append(target)

@@ -1,0 +1,37 @@
+"""Your own data: a folder holding ``train.tsv``, ``dev.tsv`` and ``test.tsv``, one
+``source<TAB>target`` pair per line (UTF-8; blank lines skipped). A source listed with several
+targets trains on each, and at evaluation any of them counts, as for CMUdict's variants.
+Use the folder's path as a recipe's ``dataset``."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+SPLIT_FILES = {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}
+
+
+def is_folder_dataset(dataset: str) -> bool:
+    return os.path.isdir(dataset) and all((pathlib.Path(dataset) / f).is_file() for f in SPLIT_FILES.values())
+
+
+def references(folder: str | os.PathLike, split: str) -> dict[str, list[str]]:
+    """source -> its targets (file order), read from ``folder/<split>.tsv``; a malformed line is an
+    error naming the file and line."""
+    path = pathlib.Path(folder) / SPLIT_FILES[split]
+    refs: dict[str, list[str]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+            raise ValueError(f"{path}:{number}: expected 'source<TAB>target' with both non-empty, got {line[:80]!r}")
+        source, target = fields[0].strip(), fields[1].strip()
+        if target not in refs.setdefault(source, []):
+            refs[source].append(target)
+    if not refs:
+        raise ValueError(f"{path} holds no 'source<TAB>target' pairs")
+    return refs
