@@ -67,27 +67,10 @@ class Bahdanau(Seq2Seq):
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
         self.projection = keras.layers.Dense(target_vocab_size, name="projection")
 
-        # trainer and encoder: one graph; the encoder is its source-side sub-graph.
-        source = keras.Input((None,), dtype="int32", name="source")
-        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
-        memory, memory_mask, initial_state = self._encode(source)
-        embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
-        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # [s; ctx] (batch, tgt_len, units + m_units)
-        logits = self.projection(self.output_dropout(self.deep_output([outputs, embedded])))  # (batch, tgt_len, vocab)
-        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, logits,
-                                   name="bahdanau_trainer")
-        self.encoder = keras.Model(source, [memory, memory_mask, *initial_state], name="bahdanau_encoder")
+        self._build_graphs()
 
-        # step: one decoder token, carrying [h, (c)].
-        token = keras.Input((), dtype="int32", name="token")
-        step_memory = keras.Input((None, memory_units), name="memory")
-        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
-        state = [keras.Input((units,), name=name) for name in self.state_names]
-        step_embedded = self.target_embedding(token)  # (batch, emb)
-        output, new_state, weights = self.cell(step_embedded, state, step_memory, step_mask)
-        step_logits = self.projection(self.deep_output([output, step_embedded]))  # (batch, vocab)
-        self.step = keras.Model([token, step_memory, step_mask, *state], [step_logits, weights, *new_state],
-                                name="bahdanau_step")
+    def _readout(self, outputs, embedded):
+        return self.deep_output([outputs, embedded])  # maxout over [decoder output; embedding] (..., units)
 
     def _encode(self, source):
         """source (batch, src_len) -> memory (batch, src_len, 2 * encoder_units), memory_mask
@@ -96,6 +79,3 @@ class Bahdanau(Seq2Seq):
         embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
         memory, states = self.encoder_rnn(embedded, memory_mask)  # final [h→_T; h←_1], ...
         return memory, memory_mask, self.bridge(states)
-
-    def get_config(self) -> dict:
-        return dict(self.config)

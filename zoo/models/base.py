@@ -33,8 +33,40 @@ class Seq2Seq:
     encoder: keras.Model
     step: keras.Model
 
+    def _build_graphs(self) -> None:
+        """Builds ``trainer``, ``encoder`` and ``step`` from the layers a family's constructor made first:
+        ``target_embedding``, ``embedding_dropout``, ``encoder_rnn``, ``cell``, ``decoder`` (the cell
+        scanned over a target), ``output_dropout`` and ``projection``, with its ``_encode(source)`` ->
+        (memory, memory_mask, initial_state) and ``_readout``."""
+        # trainer and encoder: one graph; the encoder is its source-side sub-graph.
+        source = keras.Input((None,), dtype="int32", name="source")
+        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
+        memory, memory_mask, initial_state = self._encode(source)
+        embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
+        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # (batch, tgt_len, cell.output_units)
+        logits = self.projection(self.output_dropout(self._readout(outputs, embedded)))  # (batch, tgt_len, vocab)
+        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, logits,
+                                   name=f"{self.family}_trainer")
+        self.encoder = keras.Model(source, [memory, memory_mask, *initial_state], name=f"{self.family}_encoder")
+
+        # step: one decoder token, carrying the cell's state (every state tensor is (batch, units)).
+        token = keras.Input((), dtype="int32", name="token")
+        step_memory = keras.Input((None, self.encoder_rnn.output_units), name="memory")
+        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
+        state = [keras.Input((self.config["units"],), name=name) for name in self.state_names]
+        step_embedded = self.target_embedding(token)  # (batch, emb)
+        output, new_state, weights = self.cell(step_embedded, state, step_memory, step_mask)
+        step_logits = self.projection(self._readout(output, step_embedded))  # (batch, vocab)
+        self.step = keras.Model([token, step_memory, step_mask, *state], [step_logits, weights, *new_state],
+                                name=f"{self.family}_step")
+
+    def _readout(self, outputs, embedded):
+        """Decoder outputs (..., cell.output_units) and the previous tokens' embeddings (..., emb) -> the
+        projection's input: the outputs themselves, unless a family adds a deep output layer."""
+        return outputs
+
     def get_config(self) -> dict:
-        raise NotImplementedError
+        return dict(self.config)
 
     @classmethod
     def from_config(cls, config: dict) -> "Seq2Seq":

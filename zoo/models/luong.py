@@ -66,25 +66,7 @@ class Luong(Seq2Seq):
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
         self.projection = keras.layers.Dense(target_vocab_size, name="projection")
 
-        # trainer and encoder: one graph; the encoder is its source-side sub-graph.
-        source = keras.Input((None,), dtype="int32", name="source")
-        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
-        memory, memory_mask, initial_state = self._encode(source)
-        embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
-        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # (batch, tgt_len, units)
-        logits = self.projection(self.output_dropout(outputs))  # (batch, tgt_len, vocab)
-        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, logits, name="luong_trainer")
-        self.encoder = keras.Model(source, [memory, memory_mask, *initial_state], name="luong_encoder")
-
-        # step: one decoder token, carrying state.
-        token = keras.Input((), dtype="int32", name="token")
-        step_memory = keras.Input((None, memory_units), name="memory")
-        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
-        state = [keras.Input((units,), name=name) for name in self.state_names]
-        attentional, new_state, weights = self.cell(self.target_embedding(token), state, step_memory, step_mask)
-        step_logits = self.projection(attentional)  # (batch, vocab)
-        self.step = keras.Model([token, step_memory, step_mask, *state], [step_logits, weights, *new_state],
-                                name="luong_step")
+        self._build_graphs()
 
     def _encode(self, source):
         """source (batch, src_len) -> memory, memory_mask, [h0, c0, h̃0] (batch, units) each."""
@@ -93,6 +75,3 @@ class Luong(Seq2Seq):
         memory, (h, c) = self.encoder_rnn(embedded, memory_mask)  # (batch, src_len, m_units)
         h0 = self.bridge_h(h)  # (batch, units)
         return memory, memory_mask, [h0, self.bridge_c(c), ops.zeros_like(h0)]
-
-    def get_config(self) -> dict:
-        return dict(self.config)

@@ -81,26 +81,7 @@ class RNNSeq2Seq(Seq2Seq):
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
         self.projection = keras.layers.Dense(target_vocab_size, name="projection")
 
-        # trainer and encoder: one graph; the encoder is its source-side sub-graph.
-        source = keras.Input((None,), dtype="int32", name="source")
-        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
-        memory, memory_mask, initial_state = self._encode(source)
-        embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
-        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # (batch, tgt_len, units)
-        logits = self.projection(self.output_dropout(outputs))  # (batch, tgt_len, vocab)
-        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, logits,
-                                   name="rnn_seq2seq_trainer")
-        self.encoder = keras.Model(source, [memory, memory_mask, *initial_state], name="rnn_seq2seq_encoder")
-
-        # step: one decoder token, carrying every layer's state.
-        token = keras.Input((), dtype="int32", name="token")
-        step_memory = keras.Input((None, self.encoder_rnn.output_units), name="memory")
-        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
-        state = [keras.Input((units,), name=name) for name in self.state_names]
-        output, new_state, weights = self.cell(self.target_embedding(token), state, step_memory, step_mask)
-        step_logits = self.projection(output)  # (batch, vocab)
-        self.step = keras.Model([token, step_memory, step_mask, *state], [step_logits, weights, *new_state],
-                                name="rnn_seq2seq_step")
+        self._build_graphs()
 
     def _encode(self, source):
         """source (batch, src_len) -> memory (batch, src_len, m_units) in reading order, memory_mask
@@ -114,6 +95,3 @@ class RNNSeq2Seq(Seq2Seq):
         for bridge, states in zip(self.bridges, layer_states):
             initial_state += bridge(states)  # [h, (c)] (batch, units) each
         return memory, memory_mask, initial_state
-
-    def get_config(self) -> dict:
-        return dict(self.config)
