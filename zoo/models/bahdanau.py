@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.cells import BahdanauDecoderCell, DeepOutput, RecurrentDecoder
+from zoo.layers.cells import BahdanauDecoderCell
 from zoo.layers.encoders import Bridge, RNNEncoder, check_bridge, check_cell, check_dropout, check_positive
 from zoo.models.base import Seq2Seq
 
@@ -61,16 +61,8 @@ class Bahdanau(Seq2Seq):
         self.encoder_rnn = RNNEncoder(encoder_units, encoder_layers, True, cell, dropout, name="encoder")
         self.bridge = Bridge(units, memory_units, self.encoder_rnn.num_states, bridge, name="bridge")
         self.cell = BahdanauDecoderCell(units, memory_units, attention_units or units, cell, name="decoder_cell")
-        self.state_names = self.cell.state_names
-        self.decoder = RecurrentDecoder(self.cell, name="decoder")
-        self.deep_output = DeepOutput(units, name="deep_output")
-        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        self.projection = keras.layers.Dense(target_vocab_size, name="projection")
 
-        self._build_graphs()
-
-    def _readout(self, outputs, embedded):
-        return self.deep_output([outputs, embedded])  # maxout over [decoder output; embedding] (..., units)
+        self._build_graphs(deep_output=True)
 
     def _encode(self, source):
         """source (batch, src_len) -> memory (batch, src_len, 2 * encoder_units), memory_mask

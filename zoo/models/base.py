@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import keras
 
+from zoo.layers.cells import DeepOutput, RecurrentDecoder
+
 
 class Seq2Seq:
-    """Base class: subclasses build ``trainer``, ``encoder`` and ``step`` in their constructor."""
+    """Base class: a family's constructor makes its encoder-side layers and decoder cell, then calls
+    ``_build_graphs`` for ``trainer``, ``encoder`` and ``step``."""
 
     family: str = ""
     has_attention: bool = True
@@ -33,11 +36,19 @@ class Seq2Seq:
     encoder: keras.Model
     step: keras.Model
 
-    def _build_graphs(self) -> None:
-        """Builds ``trainer``, ``encoder`` and ``step`` from the layers a family's constructor made first:
-        ``target_embedding``, ``embedding_dropout``, ``encoder_rnn``, ``cell``, ``decoder`` (the cell
-        scanned over a target), ``output_dropout`` and ``projection``, with its ``_encode(source)`` ->
-        (memory, memory_mask, initial_state) and ``_readout``."""
+    def _build_graphs(self, deep_output: bool = False) -> None:
+        """Adds the output layers (an optional maxout ``deep_output`` over [decoder output; embedding],
+        dropout, the vocabulary projection), then builds ``trainer``, ``encoder`` and ``step`` from the
+        layers the family's constructor made first: ``target_embedding``, ``embedding_dropout``,
+        ``encoder_rnn`` and the decoder ``cell``, and its ``_encode(source)`` -> (memory, memory_mask,
+        initial_state)."""
+        units, dropout = self.config["units"], self.config["dropout"]
+        self.state_names = self.cell.state_names
+        self.decoder = RecurrentDecoder(self.cell, name="decoder")  # the cell scanned over a whole target
+        self.deep_output = DeepOutput(units, name="deep_output") if deep_output else None
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+        self.projection = keras.layers.Dense(self.config["target_vocab_size"], name="projection")
+
         # trainer and encoder: one graph; the encoder is its source-side sub-graph.
         source = keras.Input((None,), dtype="int32", name="source")
         decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
@@ -53,7 +64,7 @@ class Seq2Seq:
         token = keras.Input((), dtype="int32", name="token")
         step_memory = keras.Input((None, self.encoder_rnn.output_units), name="memory")
         step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
-        state = [keras.Input((self.config["units"],), name=name) for name in self.state_names]
+        state = [keras.Input((units,), name=name) for name in self.state_names]
         step_embedded = self.target_embedding(token)  # (batch, emb)
         output, new_state, weights = self.cell(step_embedded, state, step_memory, step_mask)
         step_logits = self.projection(self._readout(output, step_embedded))  # (batch, vocab)
@@ -62,8 +73,8 @@ class Seq2Seq:
 
     def _readout(self, outputs, embedded):
         """Decoder outputs (..., cell.output_units) and the previous tokens' embeddings (..., emb) -> the
-        projection's input: the outputs themselves, unless a family adds a deep output layer."""
-        return outputs
+        projection's input: maxout(W [outputs; embedded]) (..., units) with a deep output, else the outputs."""
+        return outputs if self.deep_output is None else self.deep_output([outputs, embedded])
 
     def get_config(self) -> dict:
         return dict(self.config)

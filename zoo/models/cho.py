@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.cells import DeepOutput, PlainDecoderCell, RecurrentDecoder
+from zoo.layers.cells import PlainDecoderCell
 from zoo.layers.encoders import Bridge, RNNEncoder, check_cell, check_dropout, check_positive
 from zoo.models.base import Seq2Seq
 
@@ -55,16 +55,8 @@ class Cho(Seq2Seq):
         n = self.encoder_rnn.num_states
         self.bridge = Bridge(units, units, n, "dense", name="bridge")  # s_0 = tanh(V' c)
         self.cell = PlainDecoderCell(units, 1, cell, summary_units=units, name="decoder_cell")
-        self.state_names = self.cell.state_names  # [h, (c), summary]
-        self.decoder = RecurrentDecoder(self.cell, name="decoder")
-        self.deep_output = DeepOutput(units, name="deep_output")
-        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        self.projection = keras.layers.Dense(target_vocab_size, name="projection")
 
-        self._build_graphs()
-
-    def _readout(self, outputs, embedded):
-        return self.deep_output([outputs, embedded])  # maxout over [decoder output; embedding] (..., units)
+        self._build_graphs(deep_output=True)
 
     def _encode(self, source):
         """source (batch, src_len) -> memory (batch, src_len, m_units), memory_mask (batch, src_len),

@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from zoo.layers.attention import SCORES
-from zoo.layers.cells import LuongDecoderCell, RecurrentDecoder
+from zoo.layers.cells import LuongDecoderCell
 from zoo.layers.encoders import RNNEncoder, check_positive
 from zoo.models.base import Seq2Seq
 
@@ -62,9 +62,6 @@ class Luong(Seq2Seq):
         self.bridge_h = keras.layers.Dense(units, activation="tanh", name="bridge_h")
         self.bridge_c = keras.layers.Dense(units, name="bridge_c")
         self.cell = LuongDecoderCell(units, score, name="decoder_cell")
-        self.decoder = RecurrentDecoder(self.cell, name="decoder")
-        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        self.projection = keras.layers.Dense(target_vocab_size, name="projection")
 
         self._build_graphs()
 

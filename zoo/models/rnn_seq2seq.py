@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.cells import PlainDecoderCell, RecurrentDecoder
+from zoo.layers.cells import PlainDecoderCell
 from zoo.layers.encoders import Bridge, RNNEncoder, check_bridge, check_cell, check_dropout, check_positive
 from zoo.models.base import Seq2Seq
 
@@ -76,10 +76,6 @@ class RNNSeq2Seq(Seq2Seq):
         n = self.encoder_rnn.num_states
         self.bridges = [Bridge(units, state_units, n, bridge, name=f"bridge_{i}") for i in range(layers)]
         self.cell = PlainDecoderCell(units, layers, cell, name="decoder_cell")
-        self.state_names = self.cell.state_names
-        self.decoder = RecurrentDecoder(self.cell, name="decoder")
-        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        self.projection = keras.layers.Dense(target_vocab_size, name="projection")
 
         self._build_graphs()
 
