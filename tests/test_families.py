@@ -21,7 +21,7 @@ from zoo.models import FAMILIES, build
 from zoo.models.rnn_seq2seq import reverse_real_tokens
 from zoo.predictor import Predictor
 from zoo.text.tokenizer import Tokenizer
-from zoo.text.vocab import END_ID, PAD_ID, START_ID
+from zoo.text.vocab import PAD_ID, START_ID
 
 from conftest import TOY_RECIPE
 

@@ -8,7 +8,6 @@ runtime files, IPython's profile, matplotlib's cache and every temporary folder 
 import importlib.util
 import json
 import math
-import os
 import pathlib
 import re
 import time
