@@ -111,3 +111,12 @@ def test_bad_recipe_is_a_clear_error(tmp_path):
                 {"epoch": 4, "lr": 1e-3, "decay_from_epoch": 5}):
         with pytest.raises(ValueError, match=r"'restarts'\[0\] must be"):
             load_recipe({**TOY_RECIPE, "restarts": [bad]})
+
+
+def test_every_shipped_recipe_is_valid_and_named_after_its_file():
+    from zoo.train import RECIPES_DIR
+
+    paths = sorted(RECIPES_DIR.glob("*.json"))
+    assert len(paths) >= 4
+    for path in paths:
+        assert load_recipe(path)["name"] == path.stem, path

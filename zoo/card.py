@@ -109,7 +109,7 @@ def _init_note(recipe: dict) -> str:
     if "init_from" not in recipe:
         return ""
     return (f"Fine-tuned: training starts from the weights and vocabularies of `{recipe['init_from']}` "
-            "(with a fresh optimizer), which must exist first.\n")
+            "(with a fresh optimizer), which must exist first; the recipe's comment says how it is made.\n")
 
 
 def _data_note(dataset: str) -> str:
