@@ -80,6 +80,9 @@ def test_fine_tuning_from_a_mismatched_model_is_a_clear_error(toy_run, tmp_path)
     wider = {**TOY_RECIPE, "model": {**TOY_RECIPE["model"], "units": 128}}
     with pytest.raises(ValueError, match=r"differs from the recipe in \['units'\]"):
         train(wider, tmp_path / "a", verbose=0, init_from=pretrained)
+    default_units = {**TOY_RECIPE, "model": {k: v for k, v in TOY_RECIPE["model"].items() if k != "units"}}
+    with pytest.raises(ValueError, match=r"differs from the recipe in \['units'\]"):  # the default, 512
+        train(default_units, tmp_path / "d", verbose=0, init_from=pretrained)
     gru = {**TOY_RECIPE, "family": "cho"}
     with pytest.raises(ValueError, match="differs from the recipe in \\['family'"):
         train(gru, tmp_path / "b", verbose=0, init_from=pretrained)

@@ -10,6 +10,7 @@ and predictions of a few dev examples (AttentionMapLogger), and a CSV log.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -86,11 +87,9 @@ def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -
         return Vocabulary.load(paths[0]), Vocabulary.load(paths[1])
     if init is not None:  # fine-tuning keeps the ids the initial weights were trained with
         vocabs = init.source_tokenizer.vocabulary, init.target_tokenizer.vocabulary
-        for vocab, path in zip(vocabs, paths):
-            vocab.save(path)
-        return vocabs
-    sources, targets = zip(*train_pairs)
-    vocabs = build_vocabulary(sources, recipe["source_tokenizer"]), build_vocabulary(targets, recipe["target_tokenizer"])
+    else:
+        sources, targets = zip(*train_pairs)
+        vocabs = build_vocabulary(sources, recipe["source_tokenizer"]), build_vocabulary(targets, recipe["target_tokenizer"])
     for vocab, path in zip(vocabs, paths):
         vocab.save(path)
     return vocabs
@@ -114,7 +113,8 @@ def lr_schedule(recipe: dict):
 
 def load_initial_model(recipe: dict):
     """The pretrained model named by the recipe's ``init_from`` (a name or folder), checked against the
-    recipe: same family, tokenizers and model config except ``dropout`` (shapes must match)."""
+    recipe: same family, tokenizers and model config except ``dropout`` (keys the recipe leaves out
+    take the family's defaults), so the weights fit the recipe's model."""
     from zoo import hub
 
     source = recipe["init_from"]
@@ -124,10 +124,12 @@ def load_initial_model(recipe: dict):
         raise ValueError(f"Recipe key 'init_from': {source!r} is neither a pretrained model name "
                          f"({', '.join(hub.list_models()) or 'none'}) nor a folder with a config.json") from None
     config = init.model.get_config()
-    wanted = {**recipe["model"], "source_vocab_size": config["source_vocab_size"],
+    defaults = {name: parameter.default for name, parameter in
+                inspect.signature(models.FAMILIES[recipe["family"]].__init__).parameters.items()
+                if parameter.default is not inspect.Parameter.empty} if recipe["family"] in models.FAMILIES else {}
+    wanted = {**defaults, **recipe["model"], "source_vocab_size": config["source_vocab_size"],
               "target_vocab_size": config["target_vocab_size"]}
-    differences = sorted(k for k in set(config) | set(wanted)
-                         if k != "dropout" and config.get(k) != wanted.get(k, config.get(k)))
+    differences = sorted(k for k in set(config) | set(wanted) if k != "dropout" and config.get(k) != wanted.get(k))
     if init.model.family != recipe["family"]:
         differences.insert(0, "family")
     for side in ("source_tokenizer", "target_tokenizer"):
@@ -182,11 +184,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": len(source_vocab),
                                             "target_vocab_size": len(target_vocab)})
     if init is not None:  # a resumed run's backup replaces these when fit begins
-        try:
-            model.trainer.set_weights(init.model.trainer.get_weights())
-        except ValueError as error:  # a model default the recipe leaves out differs from the init model's
-            raise ValueError(f"Recipe key 'init_from': {recipe['init_from']!r} has weights of other shapes "
-                             f"than the recipe's model: {error}") from None
+        model.trainer.set_weights(init.model.trainer.get_weights())
     predictor = Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
     model.trainer.compile(
         optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),

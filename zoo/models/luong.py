@@ -31,7 +31,6 @@ class Luong(Seq2Seq):
     """
 
     family = "luong"
-    state_names = LuongDecoderCell.state_names
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 64,
                  encoder_units: int = 256, encoder_layers: int = 1, bidirectional: bool = True,
