@@ -42,3 +42,19 @@ def test_errors_are_one_clear_line_not_a_traceback(tmp_path):
     assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
     out = zoo_cli("predict", "g2p-luong", " ")
     assert out.returncode == 2 and "texts[0] is empty or only whitespace" in out.stderr
+
+
+def test_predict_and_evaluate_rerank_with_other_models():
+    out = zoo_cli("predict", "g2p-luong", "hello", "--beam", "4", "--n-best", "2", "--rescore", "g2p-gru=0.2",
+                  "--rescore", "g2p-bahdanau=0.2")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
+    assert len(rows) == 2 and float(rows[0][2]) >= float(rows[1][2])  # ranked by the combined score
+    out = zoo_cli("evaluate", "g2p-luong", "--split", "dev", "--max-examples", "200", "--rescore", "g2p-gru=0.2")
+    assert out.returncode == 0, out.stderr
+    assert "(beam 4 reranked by g2p-gru x0.2): WER" in out.stdout and len(out.stdout.strip().splitlines()) == 3
+    for bad in ("g2p-gru=-1", "g2p-gru=x", "=1"):
+        out = zoo_cli("predict", "g2p-luong", "hello", "--beam", "4", "--rescore", bad)
+        assert out.returncode == 2 and "expected NAME or NAME=WEIGHT" in out.stderr and "Traceback" not in out.stderr
+    out = zoo_cli("predict", "g2p-luong", "hello", "--beam", "4", "--rescore", "no-such-model")
+    assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr

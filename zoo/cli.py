@@ -34,7 +34,13 @@ def cmd_predict(args) -> int:
         check_has_attention(model)
     strategy = make_strategy(beam_size=args.beam, n_best=args.n_best, alpha=args.alpha, sample=args.sample,
                              temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
-    results = model.decode(args.text, strategy=strategy)
+    if args.rescore:
+        if args.sample:
+            raise ValueError("--rescore reranks beam search's candidates: it does not work with --sample")
+        results = model.rerank(args.text, _rescorers(args.rescore), beam_size=args.beam, n_best=args.n_best,
+                               alpha=args.alpha)
+    else:
+        results = model.decode(args.text, strategy=strategy)
     for text, hypotheses in zip(args.text, results):
         for hyp in hypotheses:
             print(f"{text}\t{hyp.text}\t{hyp.score:.4f}")
@@ -70,6 +76,24 @@ def cmd_train(args) -> int:
     return 0
 
 
+def rescorer_spec(text: str) -> tuple[str, float]:
+    """``--rescore NAME`` or ``NAME=WEIGHT`` -> (name, weight); the weight defaults to 1."""
+    name, _, weight = text.partition("=") if "=" in text else (text, "", "1")
+    try:
+        value = float(weight)
+    except ValueError:
+        value = -1.0
+    if not name or not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected NAME or NAME=WEIGHT with a finite weight >= 0, got {text!r}")
+    return name, value
+
+
+def _rescorers(specs: list[tuple[str, float]]):
+    from zoo import hub
+
+    return [(hub.load(name), weight) for name, weight in specs]
+
+
 def cmd_evaluate(args) -> int:
     from zoo import data, hub
     from zoo.evaluation import evaluate
@@ -77,9 +101,14 @@ def cmd_evaluate(args) -> int:
     model = hub.load(args.name)
     with open(hub.resolve(args.name) / "config.json") as f:
         dataset = json.load(f).get("dataset", "cmudict")
-    for beam in sorted({1, args.beam}):
-        scores = evaluate(model, dataset, args.split, max_examples=args.max_examples, beam_size=beam, alpha=args.alpha)
+    rescorers = _rescorers(args.rescore or [])
+    runs = [(beam, None) for beam in sorted({1, args.beam})] + ([(args.beam, rescorers)] if rescorers else [])
+    for beam, rescoring in runs:
+        scores = evaluate(model, dataset, args.split, max_examples=args.max_examples, beam_size=beam, alpha=args.alpha,
+                          rescorers=rescoring)
         name = "greedy" if beam == 1 else f"beam {beam}"
+        if rescoring:
+            name += " reranked by " + ", ".join(f"{n} x{w:g}" for n, w in args.rescore)
         views = "".join(f"  [{view}: WER {scores[view]['wer']:.2f}%  PER {scores[view]['per']:.2f}%]"
                         for view in data.SCORING_VIEWS.get(dataset, {}))
         print(f"{args.name} {dataset}/{args.split} ({name}): WER {scores['wer']:.2f}%  PER {scores['per']:.2f}%  "
@@ -117,6 +146,8 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--top-k", type=int, default=0)
     pr.add_argument("--top-p", type=float, default=1.0)
     pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--rescore", metavar="NAME[=WEIGHT]", type=rescorer_spec, action="append",
+                    help="rerank the beam's candidates adding WEIGHT (default 1) x this model's log-probability; repeatable")
     pr.add_argument("--attention", metavar="OUT.png",
                     help="also write the best hypothesis's attention map (OUT-1.png, OUT-2.png, ... for several texts)")
     pr.set_defaults(run=cmd_predict)
@@ -139,6 +170,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-examples", type=int)
     ev.add_argument("--beam", type=int, default=4, help="also report beam search with this beam size")
     ev.add_argument("--alpha", type=float, default=0.6)
+    ev.add_argument("--rescore", metavar="NAME[=WEIGHT]", type=rescorer_spec, action="append",
+                    help="also report the beam reranked with this model (see zoo predict --rescore); repeatable")
     ev.set_defaults(run=cmd_evaluate)
     sub.add_parser("doctor", help="check the environment and the pretrained models").set_defaults(run=cmd_doctor)
     ex = sub.add_parser("export", help="SavedModel for TF Serving: DIR/NAME/VERSION (strings in, n-best out)")

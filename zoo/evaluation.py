@@ -8,14 +8,15 @@ from zoo.metrics import sequence_scores
 
 
 def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | None = None, beam_size: int = 1,
-             alpha: float = 0.6) -> dict:
-    """Decodes every source of the split (greedy, or beam search) -> {"wer", "per", "exact_match",
-    "count", "seconds"}, in percent; ``exact_match`` = 100 - ``wer``: outputs exactly a reference.
-    A dataset's ``SCORING_VIEWS`` add one {"wer", "per", "count"} entry each, e.g. ``"no_stress"``."""
+             alpha: float = 0.6, rescorers=None) -> dict:
+    """Decodes every source of the split (greedy, or beam search, reranked by ``rescorers`` when given:
+    see ``Predictor.rerank``) -> {"wer", "per", "exact_match", "count", "seconds"}, in percent;
+    ``exact_match`` = 100 - ``wer``: outputs exactly a reference. A dataset's ``SCORING_VIEWS`` add
+    one {"wer", "per", "count"} entry each, e.g. ``"no_stress"``."""
     references = data.references(dataset, split)
     sources = list(references)[:max_examples]
     start = time.perf_counter()
-    hypotheses = predictor.predict(sources, beam_size=beam_size, alpha=alpha)
+    hypotheses = predictor.predict(sources, beam_size=beam_size, alpha=alpha, rescorers=rescorers)
     seconds = round(time.perf_counter() - start, 1)
     scores = sequence_scores(hypotheses, [references[s] for s in sources])
     for view, normalize in data.SCORING_VIEWS.get(dataset, {}).items():

@@ -9,12 +9,13 @@ import numpy as np
 from zoo import decoding
 from zoo.models.base import Seq2Seq
 from zoo.text.tokenizer import Tokenizer
+from zoo.text.vocab import END_ID, PAD_ID, START_ID
 
 
 @dataclasses.dataclass
 class Hypothesis:
-    """One decoded output: its text, tokens, score (sum of token log-probabilities, </s> included)
-    and attention (len(tokens) + 1 for </s>, len(source_tokens)), when the family has attention."""
+    """One decoded output: its text, tokens, score (sum of token log-probabilities, </s> included; after
+    ``Predictor.rerank``, the combined score it was ranked by) and attention (len(tokens) + 1 for </s>, len(source_tokens)), when the family has attention."""
 
     text: str
     tokens: list[str]
@@ -121,14 +122,86 @@ class Predictor:
                 out.append(hypotheses)
         return out
 
+    def score(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Log-probability of each target given its source, by teacher forcing: (len(sources),) sums of
+        token log-probabilities, </s> included, <pad> and <s> excluded from the softmax (what ``decode``
+        reports as ``Hypothesis.score`` for the same output). Target tokens outside the vocabulary
+        count as the unknown token."""
+        import keras
+        import tensorflow as tf
+
+        if isinstance(targets, (str, bytes)):
+            raise TypeError(f"targets must be a list of strings, got a single {type(targets).__name__}")
+        targets = list(targets)
+        for i, target in enumerate(targets):
+            if not isinstance(target, str):
+                raise TypeError(f"targets[{i}] must be a str, got {type(target).__name__}: {target!r}")
+        source_ids, _ = self.encode_texts(sources)
+        if len(source_ids) != len(targets):
+            raise ValueError(f"sources and targets differ in length: {len(source_ids)} and {len(targets)}")
+        totals = []
+        for start in range(0, len(targets), batch_size):
+            source = source_ids[start:start + batch_size]
+            source = source[:, : max(1, int((source != 0).sum(axis=1).max()))]  # trim shared padding
+            target = self.target_tokenizer.encode(tf.constant(targets[start:start + batch_size]))
+            rows = [target.nrows(), 1]
+            decoder_input = tf.concat([tf.fill(rows, START_ID), target], axis=1).to_tensor(0).numpy()
+            decoder_target = tf.concat([target, tf.fill(rows, END_ID)], axis=1).to_tensor(0).numpy()
+            logits = np.array(self.model.trainer({"source": source, "decoder_input": decoder_input}, training=False))
+            logits[..., [PAD_ID, START_ID]] = -1e9  # never emitted, as in decoding
+            log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))  # (batch, tgt_len, vocab)
+            picked = np.take_along_axis(log_probs, decoder_target[..., None], axis=-1)[..., 0]
+            totals.append((picked * (decoder_target != 0)).sum(axis=1))  # (batch,)
+        return np.concatenate(totals) if totals else np.zeros((0,), "float32")
+
+    def rerank(self, texts: Sequence[str], rescorers: Sequence[tuple["Predictor", float]], beam_size: int = 4,
+               n_best: int = 1, alpha: float = 0.6, coverage_penalty: float = 0.0,
+               batch_size: int = 256) -> list[list[Hypothesis]]:
+        """Beam search's ``beam_size``-best list of each text, reranked: an ensemble of models that need
+        not share a family or vocabularies. Each candidate gets its own score plus ``weight *``
+        ``rescorer.score`` for each (rescorer, weight); returns the ``n_best`` best per text, their
+        ``score`` the combined one."""
+        rescorers = list(rescorers)
+        for i, pair in enumerate(rescorers):
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], Predictor)):
+                raise TypeError(f"rescorers[{i}] must be a (Predictor, weight) pair, got {pair!r}")
+            if isinstance(pair[1], bool) or not isinstance(pair[1], (int, float)) or not 0 <= pair[1] < float("inf"):
+                raise ValueError(f"rescorers[{i}]: the weight must be a finite number >= 0, got {pair[1]!r}")
+        if not isinstance(beam_size, int) or beam_size < 2:
+            raise ValueError(f"beam_size must be >= 2 to rerank (a 1-best list has no other candidate), got {beam_size!r}")
+        if not isinstance(n_best, int) or not 1 <= n_best <= beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best!r}")
+        texts = texts if isinstance(texts, (str, bytes)) else list(texts)
+        candidates = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=beam_size, alpha=alpha,
+                                 coverage_penalty=coverage_penalty)
+        sources = [text for text, hypotheses in zip(texts, candidates) for _ in hypotheses]
+        outputs = [h.text for hypotheses in candidates for h in hypotheses]
+        combined = np.array([h.score for hypotheses in candidates for h in hypotheses], "float64")
+        for rescorer, weight in rescorers:
+            combined += weight * rescorer.score(sources, outputs, batch_size=batch_size)
+        reranked, start = [], 0
+        for hypotheses in candidates:
+            scores = combined[start:start + len(hypotheses)]
+            start += len(hypotheses)
+            order = np.argsort(-scores, kind="stable")[:n_best]
+            reranked.append([dataclasses.replace(hypotheses[i], score=float(scores[i])) for i in order])
+        return reranked
+
     def predict(self, texts: Sequence[str], beam_size: int = 1, n_best: int = 1, **options):
         """Texts -> predicted strings: one per text when ``n_best == 1``, else an n-best list per text.
 
         Options: ``beam_size``, ``n_best``, ``alpha`` (length penalty), ``coverage_penalty``,
-        ``sample=True`` with ``temperature``, ``top_k``, ``top_p``, ``seed``; ``batch_size``.
+        ``sample=True`` with ``temperature``, ``top_k``, ``top_p``, ``seed``; ``batch_size``;
+        ``rescorers``: (Predictor, weight) pairs that rerank the beam (see ``rerank``).
         """
         batch_size = options.pop("batch_size", 256)
-        results = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=n_best, **options)
+        rescorers = options.pop("rescorers", None)
+        if rescorers:
+            if options.get("sample"):
+                raise ValueError("rescorers rerank beam search's candidates: they do not work with sample=True")
+            results = self.rerank(texts, rescorers, beam_size=beam_size, n_best=n_best, batch_size=batch_size, **options)
+        else:
+            results = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=n_best, **options)
         if n_best == 1:
             return [hypotheses[0].text for hypotheses in results]
         return [[h.text for h in hypotheses] for hypotheses in results]

@@ -1,0 +1,69 @@
+"""Predictor.score (teacher-forced log-probabilities) and Predictor.rerank (an n-best list reranked
+by other models), on the toy model; the gain on real data is tested with the pretrained G2P models."""
+import math
+
+import numpy as np
+import pytest
+
+SOURCES = ["115", "4493", "0926685", "31"]
+
+
+def candidates(predictor):
+    results = predictor.decode(SOURCES, beam_size=4, n_best=4, alpha=0.0)
+    sources = [source for source, hypotheses in zip(SOURCES, results) for _ in hypotheses]
+    return results, sources, [h.text for hypotheses in results for h in hypotheses]
+
+
+def test_score_equals_the_decoders_scores_for_its_outputs(toy_run):
+    predictor = toy_run[0]
+    results, sources, outputs = candidates(predictor)
+    np.testing.assert_allclose(predictor.score(sources, outputs),
+                               [h.score for hypotheses in results for h in hypotheses], atol=1e-4)
+
+
+def test_score_prefers_the_right_output_and_counts_unknown_tokens(toy_run):
+    predictor = toy_run[0]  # the toy reverses digit strings
+    right, wrong, unknown, empty = predictor.score(["4493"] * 4, ["3 9 4 4", "4 4 9 3", "3 9 4 x", ""])
+    assert right > math.log(0.5) and right > wrong and right > unknown and right > empty
+    assert predictor.score([], []).shape == (0,)
+
+
+def test_rerank_adds_weighted_rescorer_scores(toy_run):
+    predictor = toy_run[0]
+    results, _, _ = candidates(predictor)
+    unchanged = predictor.rerank(SOURCES, [(predictor, 0.0)], beam_size=4, n_best=4, alpha=0.0)
+    doubled = predictor.rerank(SOURCES, [(predictor, 1.0)], beam_size=4, n_best=4, alpha=0.0)
+    for original, same, twice in zip(results, unchanged, doubled):
+        assert [h.text for h in same] == [h.text for h in twice] == [h.text for h in original]
+        np.testing.assert_allclose([h.score for h in same], [h.score for h in original], atol=1e-6)
+        np.testing.assert_allclose([h.score for h in twice], [2 * h.score for h in original], rtol=1e-4, atol=1e-4)
+    top = predictor.predict(SOURCES, beam_size=4, rescorers=[(predictor, 0.5)], alpha=0.0)
+    assert top == [hypotheses[0].text for hypotheses in results]
+
+
+@pytest.mark.parametrize("options, error, message", [
+    (dict(rescorers=[("toy", 1.0)]), TypeError, r"rescorers\[0\] must be a \(Predictor, weight\) pair"),
+    (dict(rescorers=[(None, -1.0)]), TypeError, r"rescorers\[0\] must be"),
+    (dict(rescorers="self-negative"), ValueError, r"rescorers\[0\]: the weight must be a finite number >= 0, got -1.0"),
+    (dict(rescorers="self-nan"), ValueError, r"the weight must be a finite number >= 0, got nan"),
+    (dict(rescorers="self", beam_size=1), ValueError, "beam_size must be >= 2 to rerank"),
+    (dict(rescorers="self", beam_size=4, n_best=5), ValueError, r"n_best must be between 1 and beam_size \(4\)"),
+    (dict(rescorers="self", beam_size=4, sample=True), ValueError, "do not work with sample=True"),
+])
+def test_bad_rescoring_arguments_are_clear_errors(toy_run, options, error, message):
+    predictor = toy_run[0]
+    weights = {"self": 1.0, "self-negative": -1.0, "self-nan": float("nan")}
+    if isinstance(options["rescorers"], str):
+        options = {**options, "rescorers": [(predictor, weights[options["rescorers"]])]}
+    with pytest.raises(error, match=message):
+        predictor.predict(SOURCES, **{"beam_size": 4, **options})
+
+
+def test_bad_score_arguments_are_clear_errors(toy_run):
+    predictor = toy_run[0]
+    with pytest.raises(ValueError, match="sources and targets differ in length: 2 and 1"):
+        predictor.score(["12", "34"], ["2 1"])
+    with pytest.raises(TypeError, match=r"targets\[1\] must be a str, got int"):
+        predictor.score(["12", "34"], ["2 1", 43])
+    with pytest.raises(TypeError, match="targets must be a list of strings"):
+        predictor.score(["12"], "2 1")
