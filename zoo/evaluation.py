@@ -16,7 +16,8 @@ def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | N
     references = data.references(dataset, split)
     sources = list(references)[:max_examples]
     start = time.perf_counter()
-    hypotheses = predictor.predict(sources, beam_size=beam_size, alpha=alpha, rescorers=rescorers)
+    extra = {"rescorers": rescorers} if rescorers else {}  # any object with predict(sources, beam_size, alpha) will do
+    hypotheses = predictor.predict(sources, beam_size=beam_size, alpha=alpha, **extra)
     seconds = round(time.perf_counter() - start, 1)
     scores = sequence_scores(hypotheses, [references[s] for s in sources])
     for view, normalize in data.SCORING_VIEWS.get(dataset, {}).items():
