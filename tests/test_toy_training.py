@@ -33,6 +33,7 @@ def test_saved_folder_loads_with_identical_predictions(toy_run):
         np.testing.assert_allclose([[h.score for h in n] for n in original],
                                    [[h.score for h in n] for n in reloaded], atol=1e-5)
     assert evaluate(loaded, "toy-reverse", "test")["wer"] == pytest.approx(metrics["test"]["wer"])
+    assert loaded.name == "toy-reverse"  # the recipe's name, not the output folder's ("pretrained")
 
 
 def test_checkpoints_and_logs_are_written(toy_run):

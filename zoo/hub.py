@@ -92,7 +92,8 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
 
 
 def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_config: dict | None = None) -> pathlib.Path:
-    """Writes a pretrained folder (built in a temp folder, then renamed into place)."""
+    """Writes a pretrained folder (built in a temp folder, then renamed into place). The config's
+    ``name`` is the folder's unless ``extra_config`` gives one."""
     folder = pathlib.Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))

@@ -218,7 +218,8 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         from zoo.card import model_card
 
         hub.save(predictor, output, metrics, model_card(recipe, metrics),
-                 extra_config={"dataset": recipe["dataset"], "recipe": f"recipes/{recipe['name']}.json",
+                 extra_config={"name": recipe["name"], "dataset": recipe["dataset"],
+                               "recipe": f"recipes/{recipe['name']}.json",
                                "beam": metrics["beam"]["strategy"]})
     return predictor, metrics
 
