@@ -317,7 +317,7 @@ def test_failed_op_check_leaves_no_version_folder(toy_run, tmp_path, monkeypatch
     monkeypatch.setattr(export, "check_serving_ops", refuse)
     with pytest.raises(ValueError, match="cannot run"):
         export.export(toy_run[2] / "pretrained", tmp_path, beam_size=1)
-    assert list((tmp_path / "pretrained").iterdir()) == []
+    assert list((tmp_path / "toy-reverse").iterdir()) == []
 
 
 # --- versions, CLI errors, serving configuration -------------------------------------------------
@@ -327,7 +327,7 @@ def test_versions_count_up_and_are_never_overwritten(toy_run, tmp_path):
         (tmp_path / "m" / name).mkdir(parents=True)
     assert export.next_version(tmp_path / "m") == 4
     assert export.next_version(tmp_path / "nothing") == 1
-    (tmp_path / "pretrained" / "2").mkdir(parents=True)
+    (tmp_path / "toy-reverse" / "2").mkdir(parents=True)
     with pytest.raises(ValueError, match="version 2 exists"):
         export.export(toy_run[2] / "pretrained", tmp_path, version=2)
 
@@ -339,7 +339,7 @@ def test_versions_count_up_and_are_never_overwritten(toy_run, tmp_path):
 def test_cli_export_errors_are_one_line(toy_run, tmp_path, capsys, args, message):
     assert cli.main(["export", str(toy_run[2] / "pretrained"), str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "pretrained").exists() or not list((tmp_path / "pretrained").iterdir())
+    assert not (tmp_path / "toy-reverse").exists() or not list((tmp_path / "toy-reverse").iterdir())
 
 
 def test_serving_config_lists_every_pretrained_model_on_the_checked_release():
