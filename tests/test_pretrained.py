@@ -95,6 +95,17 @@ def test_reranking_by_the_other_g2p_families_beats_beam_search(g2p):
     assert errors["reranked"] <= errors["beam"] - 20, errors  # 2 WER points on these 1,000 words
 
 
+def test_tuning_finds_rescorer_weights_that_beat_the_beam_and_evaluate_reproduces_them(g2p):
+    from zoo.evaluation import evaluate, tune_rescorers
+
+    rescorers = [zoo.load("g2p-bahdanau"), zoo.load("g2p-gru")]
+    tuned = tune_rescorers(g2p, "cmudict", rescorers, grid=(0.0, 0.75), max_examples=300)
+    assert tuned["weights"] != [0.0, 0.0] and tuned["wer"] <= tuned["beam_wer"] - 2.0, tuned
+    reranked = evaluate(g2p, "cmudict", "dev", max_examples=300, beam_size=4, alpha=0.0,
+                        rescorers=list(zip(rescorers, tuned["weights"])))
+    assert reranked["wer"] == pytest.approx(tuned["wer"])
+
+
 def test_every_shipped_model_is_named_after_its_folder():
     for name in zoo.list_models():  # exports and TF Serving paths use the config's name
         config = json.loads((hub.resolve(name) / "config.json").read_text())

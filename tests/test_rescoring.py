@@ -67,3 +67,27 @@ def test_bad_score_arguments_are_clear_errors(toy_run):
         predictor.score(["12", "34"], ["2 1", 43])
     with pytest.raises(TypeError, match="targets must be a list of strings"):
         predictor.score(["12"], "2 1")
+
+
+def test_tuned_weights_reproduce_their_wer_through_evaluate(toy_run):
+    from zoo.evaluation import evaluate, tune_rescorers
+
+    predictor = toy_run[0]
+    tuned = tune_rescorers(predictor, "toy-reverse", [predictor], split="dev", grid=(0.0, 1.0), max_examples=100)
+    assert tuned["count"] == 100 and tuned["weights"] in ([0.0], [1.0]) and tuned["wer"] <= tuned["beam_wer"]
+    beam = evaluate(predictor, "toy-reverse", "dev", max_examples=100, beam_size=4, alpha=0.0)
+    reranked = evaluate(predictor, "toy-reverse", "dev", max_examples=100, beam_size=4, alpha=0.0,
+                        rescorers=[(predictor, tuned["weights"][0])])
+    assert tuned["beam_wer"] == pytest.approx(beam["wer"]) and tuned["wer"] == pytest.approx(reranked["wer"])
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(grid=()), "grid and rescorers must each hold at least one entry, got 0 and 1"),
+    (dict(grid=(0.0, -0.5)), r"grid\[1\]: the weight must be a finite number >= 0, got -0.5"),
+    (dict(max_examples=0), "no dev examples to tune on"),
+])
+def test_bad_tuning_arguments_are_clear_errors(toy_run, options, message):
+    from zoo.evaluation import tune_rescorers
+
+    with pytest.raises(ValueError, match=message):
+        tune_rescorers(toy_run[0], "toy-reverse", [toy_run[0]], **options)

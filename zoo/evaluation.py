@@ -1,7 +1,10 @@
 """Evaluate a predictor on a dataset split (sequence-level scores with several references)."""
 from __future__ import annotations
 
+import itertools
 import time
+
+import numpy as np
 
 from zoo import data
 from zoo.metrics import sequence_scores
@@ -24,3 +27,40 @@ def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | N
         scores[view] = sequence_scores([normalize(h) for h in hypotheses],
                                        [[normalize(r) for r in references[s]] for s in sources])
     return {**scores, "exact_match": 100.0 - scores["wer"], "seconds": seconds}
+
+
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+
+
+def tune_rescorers(predictor, dataset: str, rescorers, split: str = "dev", grid=WEIGHT_GRID, beam_size: int = 4,
+                   alpha: float = 0.0, max_examples: int | None = None) -> dict:
+    """The weights of ``rescorers`` (Predictors; see ``Predictor.rerank``) that give the lowest WER on
+    a split, by grid search: the beam's candidates are decoded and scored once (``rescore_beam``),
+    each combination of ``grid`` values (one per rescorer) only re-ranks them. Ties go to the first
+    combination in grid order. -> {"weights": [...], "wer": at those weights, "beam_wer": the beam's
+    own ranking, "count"}; ``evaluate(..., rescorers=list(zip(rescorers, weights)))`` gives that WER."""
+    from zoo.predictor import check_weight
+
+    grid, rescorers = list(grid), list(rescorers)
+    if not grid or not rescorers:
+        raise ValueError(f"grid and rescorers must each hold at least one entry, got {len(grid)} and {len(rescorers)}")
+    for i, weight in enumerate(grid):
+        check_weight(weight, f"grid[{i}]")
+    references = data.references(dataset, split)
+    sources = list(references)[:max_examples]
+    if not sources:
+        raise ValueError(f"no {split} examples to tune on (max_examples={max_examples!r})")
+    candidates, scores = predictor.rescore_beam(sources, rescorers, beam_size=beam_size, alpha=alpha)
+    own = np.array([h.score for hypotheses in candidates for h in hypotheses], "float64")
+    accepted = [{tuple(r.split()) for r in references[source]} for source in sources]
+
+    def wer(weights) -> float:
+        ranked = predictor.rank(candidates, own + np.asarray(weights) @ scores)
+        return 100.0 * sum(tuple(best.text.split()) not in ok for (best,), ok in zip(ranked, accepted)) / len(sources)
+
+    best_wer, best_weights = float("inf"), ()
+    for weights in itertools.product(grid, repeat=len(scores)):
+        error_rate = wer(weights)
+        if error_rate < best_wer:
+            best_wer, best_weights = error_rate, weights
+    return {"weights": list(best_weights), "wer": best_wer, "beam_wer": wer([0.0] * len(scores)), "count": len(sources)}

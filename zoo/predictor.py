@@ -35,6 +35,17 @@ def make_strategy(beam_size: int = 1, n_best: int = 1, alpha: float = 0.6, cover
     return decoding.BeamSearch(beam_size=beam_size, alpha=alpha, coverage_penalty=coverage_penalty, n_best=n_best)
 
 
+def check_weight(weight, name: str) -> None:
+    """A rescorer's weight must be a finite number >= 0 (a clear error naming it otherwise)."""
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < float("inf"):
+        raise ValueError(f"{name}: the weight must be a finite number >= 0, got {weight!r}")
+
+
+def check_rerank_beam(beam_size) -> None:
+    if not isinstance(beam_size, int) or beam_size < 2:
+        raise ValueError(f"beam_size must be >= 2 to rerank (a 1-best list has no other candidate), got {beam_size!r}")
+
+
 class Predictor:
     """Predicts with a seq2seq family.
 
@@ -154,38 +165,59 @@ class Predictor:
             totals.append((picked * (decoder_target != 0)).sum(axis=1))  # (batch,)
         return np.concatenate(totals) if totals else np.zeros((0,), "float32")
 
+    def rescore_beam(self, texts: Sequence[str], rescorers: Sequence["Predictor"], beam_size: int = 4,
+                     alpha: float = 0.6, coverage_penalty: float = 0.0,
+                     batch_size: int = 256) -> tuple[list[list[Hypothesis]], np.ndarray]:
+        """Beam search's ``beam_size``-best list of each text, and each rescorer's log-probability of
+        every candidate -> (candidates, scores): ``scores`` is (len(rescorers), number of candidates),
+        float64, in the candidates' order (text by text, best first). ``rerank`` weighs and adds them;
+        ``zoo.evaluation.tune_rescorers`` searches the weights over one such call."""
+        for i, rescorer in enumerate(rescorers):
+            if not isinstance(rescorer, Predictor):
+                raise TypeError(f"rescorers[{i}] must be a Predictor, got {rescorer!r}")
+        check_rerank_beam(beam_size)
+        texts = texts if isinstance(texts, (str, bytes)) else list(texts)
+        candidates = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=beam_size, alpha=alpha,
+                                 coverage_penalty=coverage_penalty)
+        sources = [text for text, hypotheses in zip(texts, candidates) for _ in hypotheses]
+        outputs = [h.text for hypotheses in candidates for h in hypotheses]
+        scores = np.zeros((len(rescorers), len(outputs)), "float64")
+        for i, rescorer in enumerate(rescorers):
+            scores[i] = rescorer.score(sources, outputs, batch_size=batch_size)
+        return candidates, scores
+
+    @staticmethod
+    def rank(candidates: list[list[Hypothesis]], scores: np.ndarray, n_best: int = 1) -> list[list[Hypothesis]]:
+        """Candidates (as from ``rescore_beam``) and a new score for each, flat in the same order ->
+        each text's ``n_best`` best by that score, with it as their ``score``."""
+        ranked, start = [], 0
+        for hypotheses in candidates:
+            own = scores[start:start + len(hypotheses)]
+            start += len(hypotheses)
+            order = np.argsort(-own, kind="stable")[:n_best]
+            ranked.append([dataclasses.replace(hypotheses[i], score=float(own[i])) for i in order])
+        return ranked
+
     def rerank(self, texts: Sequence[str], rescorers: Sequence[tuple["Predictor", float]], beam_size: int = 4,
                n_best: int = 1, alpha: float = 0.6, coverage_penalty: float = 0.0,
                batch_size: int = 256) -> list[list[Hypothesis]]:
         """Beam search's ``beam_size``-best list of each text, reranked: an ensemble of models that need
         not share a family or vocabularies. Each candidate gets its own score plus ``weight *``
         ``rescorer.score`` for each (rescorer, weight); returns the ``n_best`` best per text, their
-        ``score`` the combined one."""
+        ``score`` the combined one. ``zoo.evaluation.tune_rescorers`` chooses the weights on a dev split."""
         rescorers = list(rescorers)
         for i, pair in enumerate(rescorers):
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], Predictor)):
                 raise TypeError(f"rescorers[{i}] must be a (Predictor, weight) pair, got {pair!r}")
-            if isinstance(pair[1], bool) or not isinstance(pair[1], (int, float)) or not 0 <= pair[1] < float("inf"):
-                raise ValueError(f"rescorers[{i}]: the weight must be a finite number >= 0, got {pair[1]!r}")
-        if not isinstance(beam_size, int) or beam_size < 2:
-            raise ValueError(f"beam_size must be >= 2 to rerank (a 1-best list has no other candidate), got {beam_size!r}")
+            check_weight(pair[1], f"rescorers[{i}]")
+        check_rerank_beam(beam_size)
         if not isinstance(n_best, int) or not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best!r}")
-        texts = texts if isinstance(texts, (str, bytes)) else list(texts)
-        candidates = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=beam_size, alpha=alpha,
-                                 coverage_penalty=coverage_penalty)
-        sources = [text for text, hypotheses in zip(texts, candidates) for _ in hypotheses]
-        outputs = [h.text for hypotheses in candidates for h in hypotheses]
-        combined = np.array([h.score for hypotheses in candidates for h in hypotheses], "float64")
-        for rescorer, weight in rescorers:
-            combined += weight * rescorer.score(sources, outputs, batch_size=batch_size)
-        reranked, start = [], 0
-        for hypotheses in candidates:
-            scores = combined[start:start + len(hypotheses)]
-            start += len(hypotheses)
-            order = np.argsort(-scores, kind="stable")[:n_best]
-            reranked.append([dataclasses.replace(hypotheses[i], score=float(scores[i])) for i in order])
-        return reranked
+        candidates, scores = self.rescore_beam(texts, [model for model, _ in rescorers], beam_size=beam_size,
+                                               alpha=alpha, coverage_penalty=coverage_penalty, batch_size=batch_size)
+        own = np.array([h.score for hypotheses in candidates for h in hypotheses], "float64")
+        weights = np.array([weight for _, weight in rescorers], "float64")
+        return self.rank(candidates, own + weights @ scores, n_best=n_best)
 
     def predict(self, texts: Sequence[str], beam_size: int = 1, n_best: int = 1, **options):
         """Texts -> predicted strings: one per text when ``n_best == 1``, else an n-best list per text.
