@@ -4,10 +4,9 @@ from __future__ import annotations
 import itertools
 import time
 
-import numpy as np
-
 from zoo import data
 from zoo.metrics import sequence_scores
+from zoo.predictor import check_weight
 
 
 def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | None = None, beam_size: int = 1,
@@ -39,8 +38,6 @@ def tune_rescorers(predictor, dataset: str, rescorers, split: str = "dev", grid=
     each combination of ``grid`` values (one per rescorer) only re-ranks them. Ties go to the first
     combination in grid order. -> {"weights": [...], "wer": at those weights, "beam_wer": the beam's
     own ranking, "count"}; ``evaluate(..., rescorers=list(zip(rescorers, weights)))`` gives that WER."""
-    from zoo.predictor import check_weight
-
     grid, rescorers = list(grid), list(rescorers)
     if not grid or not rescorers:
         raise ValueError(f"grid and rescorers must each hold at least one entry, got {len(grid)} and {len(rescorers)}")
@@ -51,16 +48,15 @@ def tune_rescorers(predictor, dataset: str, rescorers, split: str = "dev", grid=
     if not sources:
         raise ValueError(f"no {split} examples to tune on (max_examples={max_examples!r})")
     candidates, scores = predictor.rescore_beam(sources, rescorers, beam_size=beam_size, alpha=alpha)
-    own = np.array([h.score for hypotheses in candidates for h in hypotheses], "float64")
     accepted = [{tuple(r.split()) for r in references[source]} for source in sources]
 
     def wer(weights) -> float:
-        ranked = predictor.rank(candidates, own + np.asarray(weights) @ scores)
+        ranked = predictor.rank(candidates, scores, weights)
         return 100.0 * sum(tuple(best.text.split()) not in ok for (best,), ok in zip(ranked, accepted)) / len(sources)
 
     best_wer, best_weights = float("inf"), ()
-    for weights in itertools.product(grid, repeat=len(scores)):
+    for weights in itertools.product(grid, repeat=len(rescorers)):
         error_rate = wer(weights)
         if error_rate < best_wer:
             best_wer, best_weights = error_rate, weights
-    return {"weights": list(best_weights), "wer": best_wer, "beam_wer": wer([0.0] * len(scores)), "count": len(sources)}
+    return {"weights": list(best_weights), "wer": best_wer, "beam_wer": wer([0.0] * len(rescorers)), "count": len(sources)}

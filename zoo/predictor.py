@@ -168,10 +168,11 @@ class Predictor:
     def rescore_beam(self, texts: Sequence[str], rescorers: Sequence["Predictor"], beam_size: int = 4,
                      alpha: float = 0.6, coverage_penalty: float = 0.0,
                      batch_size: int = 256) -> tuple[list[list[Hypothesis]], np.ndarray]:
-        """Beam search's ``beam_size``-best list of each text, and each rescorer's log-probability of
-        every candidate -> (candidates, scores): ``scores`` is (len(rescorers), number of candidates),
-        float64, in the candidates' order (text by text, best first). ``rerank`` weighs and adds them;
-        ``zoo.evaluation.tune_rescorers`` searches the weights over one such call."""
+        """Beam search's ``beam_size``-best list of each text, and the scores of every candidate ->
+        (candidates, scores): ``scores`` is (1 + len(rescorers), number of candidates), float64, in the
+        candidates' order (text by text, best first); row 0 is the beam's own score, row 1 + i the
+        log-probability under ``rescorers[i]``. ``rank`` weighs and adds them; ``rerank`` is one such
+        call and one ``rank``, ``zoo.evaluation.tune_rescorers`` many ``rank``s over one call."""
         for i, rescorer in enumerate(rescorers):
             if not isinstance(rescorer, Predictor):
                 raise TypeError(f"rescorers[{i}] must be a Predictor, got {rescorer!r}")
@@ -181,18 +182,20 @@ class Predictor:
                                  coverage_penalty=coverage_penalty)
         sources = [text for text, hypotheses in zip(texts, candidates) for _ in hypotheses]
         outputs = [h.text for hypotheses in candidates for h in hypotheses]
-        scores = np.zeros((len(rescorers), len(outputs)), "float64")
+        scores = np.zeros((1 + len(rescorers), len(outputs)), "float64")
+        scores[0] = [h.score for hypotheses in candidates for h in hypotheses]
         for i, rescorer in enumerate(rescorers):
-            scores[i] = rescorer.score(sources, outputs, batch_size=batch_size)
+            scores[1 + i] = rescorer.score(sources, outputs, batch_size=batch_size)
         return candidates, scores
 
     @staticmethod
-    def rank(candidates: list[list[Hypothesis]], scores: np.ndarray, n_best: int = 1) -> list[list[Hypothesis]]:
-        """Candidates (as from ``rescore_beam``) and a new score for each, flat in the same order ->
-        each text's ``n_best`` best by that score, with it as their ``score``."""
+    def rank(candidates: list[list[Hypothesis]], scores: np.ndarray, weights, n_best: int = 1) -> list[list[Hypothesis]]:
+        """``rescore_beam``'s (candidates, scores) and one weight per rescorer -> each text's ``n_best``
+        best by the beam's own score + Σ weight_i * rescorer_i's, with that sum as their ``score``."""
+        combined = scores[0] + np.asarray(weights, "float64") @ scores[1:]  # (number of candidates,)
         ranked, start = [], 0
         for hypotheses in candidates:
-            own = scores[start:start + len(hypotheses)]
+            own = combined[start:start + len(hypotheses)]
             start += len(hypotheses)
             order = np.argsort(-own, kind="stable")[:n_best]
             ranked.append([dataclasses.replace(hypotheses[i], score=float(own[i])) for i in order])
@@ -215,9 +218,7 @@ class Predictor:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best!r}")
         candidates, scores = self.rescore_beam(texts, [model for model, _ in rescorers], beam_size=beam_size,
                                                alpha=alpha, coverage_penalty=coverage_penalty, batch_size=batch_size)
-        own = np.array([h.score for hypotheses in candidates for h in hypotheses], "float64")
-        weights = np.array([weight for _, weight in rescorers], "float64")
-        return self.rank(candidates, own + weights @ scores, n_best=n_best)
+        return self.rank(candidates, scores, [weight for _, weight in rescorers], n_best=n_best)
 
     def predict(self, texts: Sequence[str], beam_size: int = 1, n_best: int = 1, **options):
         """Texts -> predicted strings: one per text when ``n_best == 1``, else an n-best list per text.
