@@ -1,7 +1,9 @@
+import keras
 import numpy as np
 import pytest
+from keras import ops
 
-from zoo.layers.attention import LuongAttention
+from zoo.layers.attention import LuongAttention, masked_softmax
 
 
 def _inputs(seed=0, batch=3, src_len=5, units=4):
@@ -33,6 +35,20 @@ def test_padded_batch_agrees_with_each_example_alone(score):
         alone_context, alone_weights = attention(query[i:i + 1], memory[i:i + 1, :n], mask[i:i + 1, :n])
         np.testing.assert_allclose(np.asarray(weights)[i, :n], np.asarray(alone_weights)[0], atol=1e-6)
         np.testing.assert_allclose(np.asarray(context)[i], np.asarray(alone_context)[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_scores_keep_zeros_on_padding_and_no_nan_on_an_all_padding_row(dtype):
+    # under mixed precision the scores arrive in float16 (where -1e9 is -inf) or bfloat16
+    scores = np.array([[3.0, -2.0, 60000.0, 1.0], [0.5, 0.25, -1.0, 2.0], [1.0, 2.0, 3.0, 4.0]])
+    mask = np.array([[True, True, False, True], [True, True, True, True], [False] * 4])
+    weights = masked_softmax(ops.cast(scores, dtype), mask)
+    assert keras.backend.standardize_dtype(weights.dtype) == dtype
+    weights = np.asarray(ops.cast(weights, "float32"))
+    real = np.where(mask[:2], scores[:2], -np.inf)
+    expected = np.exp(real - real.max(-1, keepdims=True))
+    np.testing.assert_allclose(weights[:2], expected / expected.sum(-1, keepdims=True), atol=1e-2)
+    assert np.all(weights[~mask] == 0.0)  # the masked 60000 too, and the whole all-padding row
 
 
 def test_bad_arguments_name_the_argument():

@@ -136,6 +136,35 @@ def test_padded_and_unpadded_batches_agree(variant):
     np.testing.assert_allclose(trainer_logits(model, wider), full, atol=1e-5)
 
 
+# Largest difference from the float32 logits of the same weights: float16 keeps 11 mantissa bits,
+# bfloat16 8.
+HALF_TOLERANCE = {"mixed_float16": 5e-3, "mixed_bfloat16": 5e-2}
+
+
+@pytest.mark.parametrize("precision", sorted(HALF_TOLERANCE))
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_mixed_precision_computes_in_half_with_float32_weights_and_logits(family, precision):
+    full = tiny(family)
+    mixed = build(family, full.get_config(), precision)
+    assert keras.config.dtype_policy().name == "float32"  # build leaves the global policy as it was
+    assert {keras.backend.standardize_dtype(w.dtype) for w in mixed.trainer.weights} == {"float32"}
+    mixed.trainer.set_weights(full.trainer.get_weights())  # so weight files load across precisions
+    logits = mixed.trainer({"source": SOURCE, "decoder_input": DECODER_INPUT})
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+    np.testing.assert_allclose(np.asarray(logits), trainer_logits(full), atol=HALF_TOLERANCE[precision])
+
+    memory, mask, *state = mixed.encoder(SOURCE)
+    assert keras.backend.standardize_dtype(memory.dtype) == precision.removeprefix("mixed_")  # computes in half
+    step_logits, weights, *_ = mixed.step([ops.convert_to_tensor(DECODER_INPUT[:, 0]), memory, mask, *state])
+    assert keras.backend.standardize_dtype(step_logits.dtype) == "float32"
+    weights = np.asarray(ops.cast(weights, "float32"))
+    if mixed.has_attention:  # padding still gets exactly zero weight, rows still sum to 1
+        assert np.all(weights[SOURCE == 0] == 0.0) and np.all(weights[SOURCE != 0] > 0.0)
+        np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-2)
+    found = decoding.search(mixed, SOURCE, decoding.BeamSearch(beam_size=3, n_best=2), max_length=6)
+    assert np.all(np.isfinite(np.asarray(found.scores))) and np.all(np.asarray(found.scores) < 0.0)
+
+
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 def test_config_round_trip_rebuilds_an_identical_model(family):
     model = tiny(family)
@@ -446,7 +475,13 @@ def longer_scores(toy_trained):
 
 
 def test_attention_beats_the_fixed_summary_on_longer_strings(longer_scores, record_property):
-    """Both attention families reverse 9-digit strings better than Cho et al.'s fixed summary vector."""
+    """Both attention families reverse 9-digit strings better than Cho et al.'s fixed summary vector.
+
+    Not asserted, because not reliably true on this toy: that they also beat rnn_seq2seq's LSTM. At 9
+    digits it reached 57 % against their 66-80 % on TensorFlow, but 70 % against 49-50 % on JAX (other
+    initial weights), and at 10 digits 26-37 % against 0-15 %: the attention families find positions
+    through what their bidirectional encoder learnt of lengths 3-8 and lose track beyond. The printout
+    shows every run's scores."""
     lines = []
     for family in FAMILY_NAMES:
         for n in LONGER:
@@ -455,14 +490,3 @@ def test_attention_beats_the_fixed_summary_on_longer_strings(longer_scores, reco
     print("\ntoy-reverse trained on 3-8 digits, exact match on longer strings:\n" + "\n".join(lines))
     attention = {f: longer_scores[f, 9] for f in ATTENTION}
     assert min(attention.values()) > longer_scores["cho", 9] + 5.0, (attention, longer_scores["cho", 9])
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "not reliably true on this toy: rnn_seq2seq's LSTM (no attention) reverses 9-digit strings about as "
-    "well as the attention families (57% vs 66-80% on TensorFlow; 70% vs 49-50% on JAX, whose initial "
-    "weights differ) and better at 10 digits (26-37% vs 0-15%): the attention families find positions "
-    "through what their bidirectional encoder learnt of lengths 3-8, and lose track beyond"))
-def test_attention_beats_every_family_without_attention_on_longer_strings(longer_scores):
-    attention = {f: longer_scores[f, 9] for f in ATTENTION}
-    no_attention = {f: longer_scores[f, 9] for f in NO_ATTENTION}
-    assert min(attention.values()) > max(no_attention.values()), (attention, no_attention)

@@ -36,10 +36,20 @@ def test_tokenizers_never_raise_and_map_the_unknown_to_unk(strings):
         ids = tokenizer.encode(tf.constant(strings)).to_list()
         assert len(ids) == len(strings)
         assert all(0 < i < len(tokenizer.vocabulary) for row in ids for i in row)  # never <pad>
-    for text, row in zip(strings, CHARS.encode(tf.constant(strings)).to_list()):
-        if isinstance(text, str):
-            unknown = [c for c in text.strip().casefold() if c not in ALPHABET]
-            assert row.count(UNK_ID) >= (1 if unknown else 0)
+    # every token after normalization (NFKC case folding: see the fixed cases below) is its vocabulary
+    # id, or <unk> exactly when the vocabulary lacks it
+    tokens = CHARS.tokenize(tf.constant(strings)).to_list()
+    for row_tokens, row in zip(tokens, CHARS.encode(tf.constant(strings)).to_list()):
+        expected = [CHARS.vocabulary.id(t.decode()) if t.decode() in ALPHABET else UNK_ID for t in row_tokens]
+        assert row == expected
+
+
+def test_case_folding_is_nfkc_casefold_and_the_rest_is_unknown():
+    strings = ["º", "ﬁne", "ＡＢ", "Straße", "x\u00adz", "café", "A😀3"]
+    folded = [[t.decode() for t in row] for row in CHARS.tokenize(tf.constant(strings)).to_list()]
+    assert folded == [["o"], list("fine"), list("ab"), list("strasse"), list("xz"), list("café"), ["a", "😀", "3"]]
+    ids = CHARS.encode(tf.constant(strings)).to_list()
+    assert [row.count(UNK_ID) for row in ids] == [0, 0, 0, 0, 0, 1, 2]  # é, the emoji and the digit
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -47,6 +47,21 @@ def test_checkpoints_and_logs_are_written(toy_run):
     assert len(rows) == TOY_RECIPE["epochs"] and "dev_wer" in rows[0] and "val_loss" in rows[0]
 
 
+def test_mixed_precision_training_learns_and_ships_a_float32_model(tmp_path):
+    predictor, metrics = train(dict(TOY_RECIPE), tmp_path, output=tmp_path / "pretrained", verbose=0,
+                               attention_examples=0, precision="mixed_float16")  # float16 compute, loss scaling
+    print(f"\ntoy reverse, mixed_float16: test exact match {100.0 - metrics['test']['wer']:.1f}%")
+    assert metrics["training_precision"] == "mixed_float16"
+    assert 100.0 - metrics["test"]["wer"] >= 95.0
+    loaded = zoo.load(tmp_path / "pretrained")
+    assert predictor.model.trainer.dtype_policy.name == loaded.model.trainer.dtype_policy.name == "float32"
+    assert evaluate(loaded, "toy-reverse", "test")["wer"] == pytest.approx(metrics["test"]["wer"])
+    with pytest.raises(ValueError, match="holds a run trained in 'mixed_float16'"):
+        train(dict(TOY_RECIPE), tmp_path, verbose=0, precision="float32")
+    with pytest.raises(ValueError, match="Recipe key 'precision' must be one of .* got 'float16'"):
+        train({**TOY_RECIPE, "precision": "float16"}, tmp_path / "other", verbose=0)
+
+
 def test_training_resumes_where_it_stopped_and_follows_a_warm_restart(tmp_path):
     recipe = {**TOY_RECIPE, "epochs": 3, "restarts": [{"epoch": 3, "learning_rate": 0.001, "decay_from_epoch": 4}]}
     train(recipe, tmp_path, epochs=1, verbose=0)

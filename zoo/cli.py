@@ -71,7 +71,7 @@ def cmd_train(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output, logdir=args.logdir,
-                       resume=args.resume, init_from=args.init_from)
+                       resume=args.resume, init_from=args.init_from, precision=args.precision)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -163,6 +163,8 @@ def parser() -> argparse.ArgumentParser:
                     help="fine-tune: start from this pretrained model's weights and vocabularies (a name or folder); "
                          "the recipe's model config must match it except for dropout")
     tr.add_argument("--logdir", help="TensorBoard folder: scalars, attention maps, predictions (default: WORKDIR/logs)")
+    tr.add_argument("--precision", help="dtype policy to train in: float32 (default, or the recipe's 'precision'), "
+                                        "mixed_float16 or mixed_bfloat16 (GPUs); weights stay float32")
     tr.set_defaults(run=cmd_train)
     ev = sub.add_parser("evaluate", help="WER/PER of a pretrained model on a split (jiwer)")
     ev.add_argument("name")

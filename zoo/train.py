@@ -34,7 +34,7 @@ RECIPE_KEYS = {
     "epochs": int, "learning_rate": float, "decay_from_epoch": int, "decay_rate": float,
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
-OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str}
+OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
@@ -55,6 +55,8 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
         if key in recipe and not isinstance(recipe[key], (int, float) if kind is float else kind):
             raise ValueError(f"Recipe key {key!r} must be {kind.__name__}, got {recipe[key]!r}")
     _check_restarts(recipe.get("restarts", []))
+    if recipe.get("precision", "float32") not in models.PRECISIONS:
+        raise ValueError(f"Recipe key 'precision' must be one of {list(models.PRECISIONS)}, got {recipe['precision']!r}")
     return recipe
 
 
@@ -144,7 +146,8 @@ def load_initial_model(recipe: dict):
 
 def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output: str | os.PathLike | None = None,
           verbose: int | str = "auto", logdir: str | os.PathLike | None = None, attention_examples: int = 4,
-          attention_beam_size: int = 4, resume: bool = True, init_from: str | None = None) -> tuple[Predictor, dict]:
+          attention_beam_size: int = 4, resume: bool = True, init_from: str | None = None,
+          precision: str | None = None) -> tuple[Predictor, dict]:
     """Trains (or resumes) a recipe in ``workdir``; returns the predictor (best dev weights) and metrics.
 
     ``epochs`` is the total epoch count (a resumed run trains only the missing ones; a finished run
@@ -157,10 +160,15 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     A recipe with ``init_from`` (a pretrained name or folder) fine-tunes: training starts from that
     model's weights and vocabularies (a fresh optimizer), e.g. on your own data or with more dropout.
     The ``init_from`` argument sets (or replaces) that key.
+
+    The recipe's ``precision`` (or the ``precision`` argument, which replaces it) is the dtype policy
+    training computes in: "float32" (default), or "mixed_float16" (with dynamic loss scaling) or
+    "mixed_bfloat16" for GPUs with tensor cores; weights stay float32, and the final evaluation and the
+    pretrained folder use a float32 model, as ``zoo.load`` does. A run resumes in its own precision.
     """
-    recipe = load_recipe(recipe)
-    if init_from is not None:
-        recipe = {**recipe, "init_from": str(init_from)}
+    overrides = {"init_from": None if init_from is None else str(init_from), "precision": precision}
+    recipe = load_recipe({**load_recipe(recipe), **{k: v for k, v in overrides.items() if v is not None}})
+    precision = recipe.get("precision", "float32")
     keras.utils.set_random_seed(recipe["seed"])
     init = load_initial_model(recipe) if "init_from" in recipe else None
     workdir = pathlib.Path(workdir)
@@ -168,6 +176,10 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     if done and not resume:
         raise ValueError(f"--workdir {str(workdir)!r} already holds a run ({done} epochs done): "
                          "pass --resume to continue it, or choose another --workdir")
+    trained_in = json.loads((workdir / "recipe.json").read_text()).get("precision", "float32") if done else precision
+    if trained_in != precision:  # the backup's optimizer state (loss scale) belongs to one precision
+        raise ValueError(f"precision {precision!r}: --workdir {str(workdir)!r} holds a run trained in "
+                         f"{trained_in!r}; resume it in {trained_in!r} or choose another --workdir")
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     epochs = recipe["epochs"] if epochs is None else epochs
@@ -182,7 +194,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     dev_data = make_dataset(dev_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], shuffle=False, **limits)
 
     model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": len(source_vocab),
-                                            "target_vocab_size": len(target_vocab)})
+                                            "target_vocab_size": len(target_vocab)}, precision)
     if init is not None:  # a resumed run's backup replaces these when fit begins
         model.trainer.set_weights(init.model.trainer.get_weights())
     predictor = Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
@@ -210,6 +222,9 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
 
     if not (checkpoints / "best.weights.h5").is_file():
         raise FileNotFoundError(f"{checkpoints / 'best.weights.h5'} does not exist: train at least one epoch first")
+    if precision != "float32":  # evaluate and ship the float32 model that zoo.load builds
+        model = models.build(recipe["family"], model.get_config())
+        predictor = Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
     model.load_weights(str(checkpoints / "best.weights.h5"))
     metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -272,6 +287,7 @@ def evaluate_recipe(predictor: Predictor, recipe: dict, epochs: int, alphas=(0.0
     metrics = {
         "recipe": recipe["name"], "parameters": predictor.model.count_params(), "epochs": epochs,
         **({"init_from": recipe["init_from"]} if "init_from" in recipe else {}),
+        **({"training_precision": recipe["precision"]} if recipe.get("precision", "float32") != "float32" else {}),
         "decoding": "greedy",
         "dev": evaluate(predictor, dataset, "dev"),
         "test": evaluate(predictor, dataset, "test"),

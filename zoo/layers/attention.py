@@ -15,12 +15,15 @@ SCORES = ("dot", "general", "concat")
 def masked_softmax(scores, mask):
     """Softmax over the last axis where ``mask`` is True; masked positions get exactly 0.
 
-    scores: (batch, src_len) float, mask: (batch, src_len) bool -> (batch, src_len).
+    scores: (batch, src_len) float, mask: (batch, src_len) bool -> (batch, src_len), in the scores' dtype.
+    Computed in float32 whatever the scores' dtype: in float16 (mixed precision) -1e9 would be -inf and
+    a fully masked row NaN.
     """
-    scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+    dtype = scores.dtype
+    scores = ops.where(mask, ops.cast(scores, "float32"), -1e9)  # (batch, src_len) float32
     # exp(-1e9 - max) underflows to exactly 0; the mask product also zeroes a fully masked row.
-    exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True)) * ops.cast(mask, scores.dtype)
-    return exp / ops.maximum(ops.sum(exp, axis=-1, keepdims=True), 1e-30)
+    exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True)) * ops.cast(mask, "float32")
+    return ops.cast(exp / ops.maximum(ops.sum(exp, axis=-1, keepdims=True), 1e-30), dtype)
 
 
 def additive_scores(query, memory, query_kernel, memory_kernel, score_vector):

@@ -4,7 +4,7 @@ A family object holds three functional Keras models built from the *same* layers
 weights serves training, decoding and export:
 
 - ``trainer``: {"source": (batch, src_len), "decoder_input": (batch, tgt_len)} int32
-  -> logits (batch, tgt_len, target_vocab_size). Trained with teacher forcing.
+  -> logits (batch, tgt_len, target_vocab_size) float32. Trained with teacher forcing.
 - ``encoder``: source (batch, src_len) int32
   -> [memory (batch, src_len, m_units), memory_mask (batch, src_len) bool, *initial_state]
 - ``step``: [token (batch,) int32, memory, memory_mask, *state]
@@ -47,7 +47,9 @@ class Seq2Seq:
         self.decoder = RecurrentDecoder(self.cell, name="decoder")  # the cell scanned over a whole target
         self.deep_output = DeepOutput(units, name="deep_output") if deep_output else None
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        self.projection = keras.layers.Dense(self.config["target_vocab_size"], name="projection")
+        # float32 logits under every dtype policy: under mixed precision the rest computes in float16 or
+        # bfloat16, but the softmax, the loss and the decoders' log-probabilities need float32.
+        self.projection = keras.layers.Dense(self.config["target_vocab_size"], dtype="float32", name="projection")
 
         # trainer and encoder: one graph; the encoder is its source-side sub-graph.
         source = keras.Input((None,), dtype="int32", name="source")

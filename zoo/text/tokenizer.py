@@ -20,7 +20,9 @@ class Tokenizer(tf.Module):
     Args:
         vocabulary: the token list; unknown tokens map to ``<unk>`` (id 3).
         split: ``"chars"`` (every Unicode character is a token) or ``"whitespace"``.
-        lowercase: case-fold (Unicode-aware, tensorflow-text ``case_fold_utf8``) before splitting.
+        lowercase: case-fold before splitting with Unicode NFKC_Casefold (tensorflow-text
+            ``case_fold_utf8``), which also folds compatibility forms: º -> o, ﬁ -> fi, full-width
+            Ａ -> a, ß -> ss, and drops soft hyphens; é stays é.
     """
 
     def __init__(self, vocabulary: Vocabulary, split: str = "chars", lowercase: bool = False, name=None):
