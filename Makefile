@@ -31,11 +31,16 @@ demo: install
 
 test: test-tf test-jax
 
+# Two workers, one test file each at a time (--dist loadfile), so a file's fixtures (trained toy
+# models, loaded pretrained models) are made once; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 test-tf: install
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 test-jax: install
-	KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider $(BACKEND_TESTS) $(JAX_SELECT)
+	KERAS_BACKEND=jax $(PYTEST) -p no:cacheprovider $(BACKEND_TESTS) $(JAX_SELECT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
