@@ -1,5 +1,6 @@
 """The `zoo` command as a user runs it (a fresh process each time)."""
 import json
+import os
 import subprocess
 import sys
 
@@ -42,6 +43,13 @@ def test_errors_are_one_clear_line_not_a_traceback(tmp_path):
     assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
     out = zoo_cli("predict", "g2p-luong", " ")
     assert out.returncode == 2 and "texts[0] is empty or only whitespace" in out.stderr
+    out = zoo_cli("train", "g2p-luong", "--workdir", str(tmp_path / "run"), "--precision", "float16")
+    assert out.returncode == 2 and "'precision' must be one of" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "train", "g2p-luong", "--workdir", str(tmp_path / "run"),
+                          "--mirrored"], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert out.returncode == 2 and "needs KERAS_BACKEND=tensorflow, not 'jax'" in out.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_predict_and_evaluate_rerank_with_other_models():

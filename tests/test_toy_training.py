@@ -1,5 +1,8 @@
 """End to end on a learnable toy task: pipeline -> fit -> checkpoints -> pretrained folder -> load."""
 import csv
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -60,6 +63,33 @@ def test_mixed_precision_training_learns_and_ships_a_float32_model(tmp_path):
         train(dict(TOY_RECIPE), tmp_path, verbose=0, precision="float32")
     with pytest.raises(ValueError, match="Recipe key 'precision' must be one of .* got 'float16'"):
         train({**TOY_RECIPE, "precision": "float16"}, tmp_path / "other", verbose=0)
+
+
+# In a fresh process: the CPU splits into two logical devices before TensorFlow starts.
+MIRRORED_RUN = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from zoo.train import mirrored_strategy, train
+recipe, workdir = json.loads(sys.argv[1]), sys.argv[2]
+strategy = mirrored_strategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    predictor, metrics = train(recipe, workdir, output=workdir + "/pretrained", verbose=0, attention_examples=0)
+variable = type(predictor.model.trainer.weights[0].value).__name__
+print(json.dumps({"replicas": strategy.num_replicas_in_sync, "variable": variable, "wer": metrics["test"]["wer"]}))
+"""
+
+
+def test_mirrored_training_on_two_devices_learns_and_ships_a_plain_model(tmp_path):
+    run = subprocess.run([sys.executable, "-c", MIRRORED_RUN, json.dumps({**TOY_RECIPE, "epochs": 4}), str(tmp_path)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2 and result["variable"] == "MirroredVariable"  # each batch split in two
+    assert 100.0 - result["wer"] >= 95.0
+    loaded = zoo.load(tmp_path / "pretrained")  # outside any strategy, as users load it
+    assert evaluate(loaded, "toy-reverse", "test")["wer"] == pytest.approx(result["wer"])
 
 
 def test_training_resumes_where_it_stopped_and_follows_a_warm_restart(tmp_path):

@@ -67,11 +67,14 @@ def _write_attention_maps(args, best) -> None:
 
 
 def cmd_train(args) -> int:
-    from zoo.train import train
+    import contextlib
+
+    from zoo.train import mirrored_strategy, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output, logdir=args.logdir,
-                       resume=args.resume, init_from=args.init_from, precision=args.precision)
+    with mirrored_strategy().scope() if args.mirrored else contextlib.nullcontext():
+        _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output, logdir=args.logdir,
+                           resume=args.resume, init_from=args.init_from, precision=args.precision)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -165,6 +168,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--logdir", help="TensorBoard folder: scalars, attention maps, predictions (default: WORKDIR/logs)")
     tr.add_argument("--precision", help="dtype policy to train in: float32 (default, or the recipe's 'precision'), "
                                         "mixed_float16 or mixed_bfloat16 (GPUs); weights stay float32")
+    tr.add_argument("--mirrored", action="store_true",
+                    help="train data-parallel on every local GPU (tf.distribute.MirroredStrategy, TensorFlow "
+                         "backend); the recipe's batch_size is the global batch")
     tr.set_defaults(run=cmd_train)
     ev = sub.add_parser("evaluate", help="WER/PER of a pretrained model on a split (jiwer)")
     ev.add_argument("name")

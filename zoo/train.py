@@ -74,6 +74,26 @@ def _check_restarts(restarts: list) -> None:
         previous = restart["epoch"]
 
 
+def mirrored_strategy(devices=None):
+    """``tf.distribute.MirroredStrategy`` over ``devices`` (default: every local GPU, else the CPU), for
+    data-parallel training: ``with mirrored_strategy().scope(): train(...)``; a recipe's ``batch_size``
+    is then the global batch, split across the replicas. TensorFlow backend only."""
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(f"mirrored training needs KERAS_BACKEND=tensorflow, not {keras.backend.backend()!r}")
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def replicas() -> int:
+    """How many replicas train in sync: the current tf.distribute strategy's (1 outside one)."""
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
 def build_vocabulary(texts, tokenizer_config: dict) -> Vocabulary:
     """Vocabulary of every token the tokenizer's split rule finds in ``texts``."""
     import tensorflow as tf
@@ -165,6 +185,9 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     training computes in: "float32" (default), or "mixed_float16" (with dynamic loss scaling) or
     "mixed_bfloat16" for GPUs with tensor cores; weights stay float32, and the final evaluation and the
     pretrained folder use a float32 model, as ``zoo.load`` does. A run resumes in its own precision.
+
+    Called inside a tf.distribute strategy's scope (``mirrored_strategy``, ``zoo train --mirrored``),
+    it trains data-parallel: every replica gets a slice of each batch.
     """
     overrides = {"init_from": None if init_from is None else str(init_from), "precision": precision}
     recipe = load_recipe({**load_recipe(recipe), **{k: v for k, v in overrides.items() if v is not None}})
@@ -215,7 +238,8 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
                                attention_examples, attention_beam_size),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
     ]
-    log.info("training %s: %d parameters, %d epochs", recipe["name"], model.count_params(), epochs)
+    log.info("training %s: %d parameters, %d epochs, %s, %d replica(s)", recipe["name"], model.count_params(),
+             epochs, precision, replicas())
     if epochs > 0:
         model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, callbacks=callbacks,
                           verbose=verbose, shuffle=False)  # the pipeline shuffles before bucketing
