@@ -22,6 +22,19 @@ def test_list_and_predict_print_words_phonemes_and_scores():
     assert all(-5.0 < float(r[2]) <= 0.0 for r in rows)
 
 
+def test_predict_reads_one_text_per_line_from_standard_input():
+    words = "hello\n\nworld\r\n  \nread\n"  # blank and whitespace-only lines are skipped
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", "g2p-luong", "-"], input=words,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
+    assert [r[0] for r in rows] == ["hello", "world", "read"]
+    assert [r[1] for r in rows] == zoo.load("g2p-luong").predict(["hello", "world", "read"])
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", "g2p-luong", "-"], input="\n \n",
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 2 and "standard input holds no text" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_evaluate_reproduces_the_recorded_test_figures():
     recorded = json.loads((hub.resolve("g2p-luong") / "metrics.json").read_text())["test"]
     out = zoo_cli("evaluate", "g2p-luong", "--split", "test")

@@ -28,6 +28,10 @@ def cmd_predict(args) -> int:
     from zoo.predictor import make_strategy
 
     model = hub.load(args.name)
+    if args.text == ["-"]:  # one text per line of standard input; blank lines are skipped
+        args.text = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+        if not args.text:
+            raise ValueError("text '-': standard input holds no text (only blank lines, or nothing)")
     if args.attention:
         from zoo.plot import check_has_attention
 
@@ -140,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list pretrained models").set_defaults(run=cmd_list)
     pr = sub.add_parser("predict", help="predict with a pretrained model: prints input, output, score")
     pr.add_argument("name", help="pretrained model name or folder")
-    pr.add_argument("text", nargs="+", help="input texts")
+    pr.add_argument("text", nargs="+", help="input texts, or - to read one per line from standard input")
     pr.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
     pr.add_argument("--n-best", type=int, default=1, help="hypotheses printed per input (<= beam, or samples)")
     pr.add_argument("--alpha", type=float, default=0.6, help="beam search length penalty exponent")
