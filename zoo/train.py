@@ -199,7 +199,8 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     if done and not resume:
         raise ValueError(f"--workdir {str(workdir)!r} already holds a run ({done} epochs done): "
                          "pass --resume to continue it, or choose another --workdir")
-    trained_in = json.loads((workdir / "recipe.json").read_text()).get("precision", "float32") if done else precision
+    stored = workdir / "recipe.json"
+    trained_in = json.loads(stored.read_text()).get("precision", "float32") if done and stored.is_file() else precision
     if trained_in != precision:  # the backup's optimizer state (loss scale) belongs to one precision
         raise ValueError(f"precision {precision!r}: --workdir {str(workdir)!r} holds a run trained in "
                          f"{trained_in!r}; resume it in {trained_in!r} or choose another --workdir")
