@@ -55,6 +55,8 @@ def test_mixed_precision_training_learns_and_ships_a_float32_model(tmp_path):
                                attention_examples=0, precision="mixed_float16")  # float16 compute, loss scaling
     print(f"\ntoy reverse, mixed_float16: test exact match {100.0 - metrics['test']['wer']:.1f}%")
     assert metrics["training_precision"] == "mixed_float16"
+    card = (tmp_path / "pretrained" / "README.md").read_text()
+    assert "Trained in `mixed_float16` (float16 compute, float32 weights)" in card
     assert 100.0 - metrics["test"]["wer"] >= 95.0
     loaded = zoo.load(tmp_path / "pretrained")
     assert predictor.model.trainer.dtype_policy.name == loaded.model.trainer.dtype_policy.name == "float32"

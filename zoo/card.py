@@ -92,7 +92,7 @@ with the best dev {chosen_by}. Config:
 ```
 
 ## Training
-{_init_note(recipe)}```
+{_init_note(recipe)}{_precision_note(recipe)}```
 zoo train recipes/{recipe['name']}.json --workdir runs/{recipe['name']} --output pretrained/{recipe['name']}
 ```
 Full recipe:
@@ -110,6 +110,14 @@ def _init_note(recipe: dict) -> str:
         return ""
     return (f"Fine-tuned: training starts from the weights and vocabularies of `{recipe['init_from']}` "
             "(with a fresh optimizer), which must exist first; the recipe's comment says how it is made.\n")
+
+
+def _precision_note(recipe: dict) -> str:
+    precision = recipe.get("precision", "float32")
+    if precision == "float32":
+        return ""
+    return (f"Trained in `{precision}` ({precision.removeprefix('mixed_')} compute, float32 weights); the "
+            "figures above come from the float32 model that `zoo.load` builds from these weights.\n")
 
 
 def _data_note(dataset: str) -> str:
