@@ -13,7 +13,7 @@ BACKEND_TESTS := tests/test_families.py tests/test_decoding.py
 # The toy-task trainings, and the longer-strings comparison built on them, run on TensorFlow only in
 # CI (about 6 minutes more on JAX: CI would take about 23 of its 25 minutes instead of 17);
 # `make test-jax JAX_SELECT=` runs them on JAX too.
-JAX_SELECT := -k "not learns_the_toy_tasks and not generalises_to_longer and not attention_beats"
+JAX_SELECT := -k "not learns_the_toy_tasks and not attention_beats"
 
 install: $(STAMP)
 

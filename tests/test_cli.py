@@ -8,8 +8,9 @@ import zoo
 from zoo import hub
 
 
-def zoo_cli(*args):
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True, text=True, timeout=600)
+def zoo_cli(*args, stdin: str | None = None, env: dict | None = None):
+    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], input=stdin, capture_output=True, text=True,
+                          timeout=600, env=None if env is None else {**os.environ, **env})
 
 
 def test_list_and_predict_print_words_phonemes_and_scores():
@@ -24,14 +25,12 @@ def test_list_and_predict_print_words_phonemes_and_scores():
 
 def test_predict_reads_one_text_per_line_from_standard_input():
     words = "hello\n\nworld\r\n  \nread\n"  # blank and whitespace-only lines are skipped
-    out = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", "g2p-luong", "-"], input=words,
-                         capture_output=True, text=True, timeout=600)
+    out = zoo_cli("predict", "g2p-luong", "-", stdin=words)
     assert out.returncode == 0, out.stderr
     rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
     assert [r[0] for r in rows] == ["hello", "world", "read"]
     assert [r[1] for r in rows] == zoo.load("g2p-luong").predict(["hello", "world", "read"])
-    out = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", "g2p-luong", "-"], input="\n \n",
-                         capture_output=True, text=True, timeout=600)
+    out = zoo_cli("predict", "g2p-luong", "-", stdin="\n \n")
     assert out.returncode == 2 and "standard input holds no text" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -58,9 +57,7 @@ def test_errors_are_one_clear_line_not_a_traceback(tmp_path):
     assert out.returncode == 2 and "texts[0] is empty or only whitespace" in out.stderr
     out = zoo_cli("train", "g2p-luong", "--workdir", str(tmp_path / "run"), "--precision", "float16")
     assert out.returncode == 2 and "'precision' must be one of" in out.stderr and "Traceback" not in out.stderr
-    out = subprocess.run([sys.executable, "-m", "zoo.cli", "train", "g2p-luong", "--workdir", str(tmp_path / "run"),
-                          "--mirrored"], capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "KERAS_BACKEND": "jax"})
+    out = zoo_cli("train", "g2p-luong", "--workdir", str(tmp_path / "run"), "--mirrored", env={"KERAS_BACKEND": "jax"})
     assert out.returncode == 2 and "needs KERAS_BACKEND=tensorflow, not 'jax'" in out.stderr
     assert not (tmp_path / "run").exists()
 

@@ -221,7 +221,10 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
                                             "target_vocab_size": len(target_vocab)}, precision)
     if init is not None:  # a resumed run's backup replaces these when fit begins
         model.trainer.set_weights(init.model.trainer.get_weights())
-    predictor = Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
+    def predictor_of(model) -> Predictor:
+        return Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
+
+    predictor = predictor_of(model)
     model.trainer.compile(
         optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
         loss=masked_loss(),
@@ -249,7 +252,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         raise FileNotFoundError(f"{checkpoints / 'best.weights.h5'} does not exist: train at least one epoch first")
     if precision != "float32":  # evaluate and ship the float32 model that zoo.load builds
         model = models.build(recipe["family"], model.get_config())
-        predictor = Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
+        predictor = predictor_of(model)
     model.load_weights(str(checkpoints / "best.weights.h5"))
     metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
