@@ -4,10 +4,11 @@
     model = zoo.load("g2p-luong")
     model.predict(["hello"])
     zoo.plot_attention(model, "hello", beam_size=4)   # a matplotlib Figure of the attention
+    zoo.ensemble(["g2p-luong", "g2p-bahdanau"]).predict(["hello"])   # several models decoding as one
 """
-from zoo.hub import list_models, load
+from zoo.hub import ensemble, list_models, load
 
-__all__ = ["load", "list_models", "plot_attention"]
+__all__ = ["load", "list_models", "ensemble", "plot_attention"]
 __version__ = "0.1.0"
 
 

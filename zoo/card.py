@@ -7,6 +7,50 @@ import json
 def model_card(recipe: dict, metrics: dict) -> str:
     if recipe["dataset"] == "dates":
         return _exact_match_card(recipe, metrics)
+    return f"""# {recipe['name']}
+
+A `{recipe['family']}` sequence-to-sequence model trained by the seq2seq-zoo recipe
+`recipes/{recipe['name']}.json` on the `{recipe['dataset']}` dataset.
+
+{_use_and_results(recipe['name'], metrics)}
+{_model_and_training(recipe, metrics, "WER")}"""
+
+
+def ensemble_card(name: str, dataset: str, metrics: dict) -> str:
+    """The card of an ensemble folder (``zoo.hub.package_ensemble``): members, weights, results."""
+    members = "".join(f"| `{member}` | {weight:.3f} |\n" for member, weight in zip(metrics["members"], metrics["weights"]))
+    command = " ".join(["zoo ensemble", *metrics["members"], "--output", f"pretrained/{name}"]
+                       + (["--weights", *(f"{w:g}" for w in metrics["weights"])]
+                          if len(set(metrics["weights"])) > 1 else []))
+    return f"""# {name}
+
+An ensemble of seq2seq-zoo pretrained models on the `{dataset}` dataset, decoding as one model: at
+every output step each member runs its decoder for one token (carrying its own state), and the next
+token's distribution is the weighted mixture of the members' distributions
+(`zoo/models/ensemble.py`). Greedy, beam search, sampling, rescoring and export all work on it.
+
+{_use_and_results(name, metrics)}
+## Members
+| member | mixture weight |
+|---|---|
+{members}
+{metrics['parameters']:,} parameters in all. This folder holds no weights: loading it loads each
+member's folder (and checks its checksums), so the members must be installed too.
+
+## How it was made
+Nothing is trained: the members are trained by their own recipes (see their cards). Then
+```
+{command}
+```
+evaluated the ensemble and wrote this folder.
+
+## Data and licence
+{_data_note(dataset)}
+"""
+
+
+def _use_and_results(name: str, metrics: dict) -> str:
+    """The Use and Results sections of a WER/PER-scored model's card."""
     test, dev = metrics["test"], metrics["dev"]
     beam = metrics.get("beam")
     rows = [("dev", "greedy", dev), ("test", "greedy", test)]
@@ -23,15 +67,10 @@ def model_card(recipe: dict, metrics: dict) -> str:
     stress_note = ("\nThe *no stress* columns score the same outputs with the stress digits (`AH0` -> `AH`) removed\n"
                    "from output and references alike: the usual CMUdict G2P benchmark's scoring, which published\n"
                    "figures use. The model itself predicts stress.\n" if no_stress else "")
-    return f"""# {recipe['name']}
-
-A `{recipe['family']}` sequence-to-sequence model trained by the seq2seq-zoo recipe
-`recipes/{recipe['name']}.json` on the `{recipe['dataset']}` dataset.
-
-## Use
+    return f"""## Use
 ```python
 import zoo
-model = zoo.load("{recipe['name']}")
+model = zoo.load("{name}")
 model.predict(["hello"])
 ```
 
@@ -40,9 +79,8 @@ model.predict(["hello"])
 WER is the share of words whose predicted pronunciation is not one of the dictionary's; PER is
 phoneme edits over reference phonemes (closest reference), both computed with `jiwer`. The beam's
 length penalty alpha was chosen on dev among {list(beam['dev_wer_by_alpha']) if beam else []}.
-`zoo evaluate {recipe['name']} --split test` reproduces the test rows.
-{stress_note}
-{_model_and_training(recipe, metrics, "WER")}"""
+`zoo evaluate {name} --split test` reproduces the test rows.
+{stress_note}"""
 
 
 def _exact_match_card(recipe: dict, metrics: dict) -> str:

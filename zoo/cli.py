@@ -123,6 +123,18 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_ensemble(args) -> int:
+    from zoo import hub
+
+    folder = hub.package_ensemble(args.members, args.output, weights=args.weights, dataset=args.dataset)
+    with open(folder / "metrics.json") as f:
+        metrics = json.load(f)
+    for label, scores in (("greedy", metrics["test"]), (f"beam {metrics['beam']['strategy']['beam_size']}", metrics["beam"]["test"])):
+        print(f"{folder.name} test ({label}): WER {scores['wer']:.2f}%  PER {scores['per']:.2f}%")
+    print(folder)
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from zoo import doctor
 
@@ -185,6 +197,13 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--rescore", metavar="NAME[=WEIGHT]", type=rescorer_spec, action="append",
                     help="also report the beam reranked with this model (see zoo predict --rescore); repeatable")
     ev.set_defaults(run=cmd_evaluate)
+    en = sub.add_parser("ensemble", help="decode with several pretrained models as one (their step-wise mixture): "
+                                         "evaluate it and write it as a pretrained folder")
+    en.add_argument("members", nargs="+", help="pretrained model names or folders sharing their vocabularies")
+    en.add_argument("--output", required=True, help="the folder to write, e.g. pretrained/g2p-ensemble (its name is the model's)")
+    en.add_argument("--weights", type=float, nargs="+", help="one mixture weight > 0 per member (default: equal)")
+    en.add_argument("--dataset", help="dataset to evaluate on (default: the first member's)")
+    en.set_defaults(run=cmd_ensemble)
     sub.add_parser("doctor", help="check the environment and the pretrained models").set_defaults(run=cmd_doctor)
     ex = sub.add_parser("export", help="SavedModel for TF Serving: DIR/NAME/VERSION (strings in, n-best out)")
     ex.add_argument("name", help="pretrained model name or folder")

@@ -60,3 +60,33 @@ def tune_rescorers(predictor, dataset: str, rescorers, split: str = "dev", grid=
         if error_rate < best_wer:
             best_wer, best_weights = error_rate, weights
     return {"weights": list(best_weights), "wer": best_wer, "beam_wer": wer([0.0] * len(rescorers)), "count": len(sources)}
+
+
+def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(0.0, 0.6, 1.0), beam_size: int = 4) -> dict:
+    """A recipe's final evaluation -> metrics.json's content: greedy dev/test figures, and beam search
+    with the length penalty alpha chosen on dev. ``recipe`` needs ``name`` and ``dataset``; ``epochs``
+    (trained) is recorded when given."""
+    dataset = recipe["dataset"]
+    by_alpha = {alpha: evaluate(predictor, dataset, "dev", beam_size=beam_size, alpha=alpha) for alpha in alphas}
+    alpha = min(alphas, key=lambda a: (by_alpha[a]["wer"], by_alpha[a]["per"]))
+    extra = data.EXTRA_SPLITS.get(dataset, ())  # evaluation-only splits, e.g. dates' held-out formats
+    metrics = {
+        "recipe": recipe["name"], "parameters": predictor.model.count_params(),
+        **({"epochs": epochs} if epochs is not None else {}),
+        **({"init_from": recipe["init_from"]} if "init_from" in recipe else {}),
+        **({"training_precision": recipe["precision"]} if recipe.get("precision", "float32") != "float32" else {}),
+        "decoding": "greedy",
+        "dev": evaluate(predictor, dataset, "dev"),
+        "test": evaluate(predictor, dataset, "test"),
+        "beam": {
+            "strategy": {"beam_size": beam_size, "alpha": alpha},
+            "dev_wer_by_alpha": {str(a): round(m["wer"], 2) for a, m in by_alpha.items()},
+            "dev": by_alpha[alpha],
+            "test": evaluate(predictor, dataset, "test", beam_size=beam_size, alpha=alpha),
+        },
+    }
+    if extra:
+        metrics["extra"] = {split: evaluate(predictor, dataset, split) for split in extra}
+        metrics["beam"]["extra"] = {split: evaluate(predictor, dataset, split, beam_size=beam_size, alpha=alpha)
+                                    for split in extra}
+    return metrics

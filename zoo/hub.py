@@ -4,9 +4,14 @@ A pretrained folder holds ``config.json`` (family, model config, tokenizers, len
 ``model.weights.h5`` (inference weights only), ``source_vocab.txt``, ``target_vocab.txt``,
 ``metrics.json``, a model card ``README.md`` and ``checksums.sha256`` (``sha256sum`` format) covering
 every other file. Loading verifies every checksum first and never touches the network.
+
+An ensemble folder (``"family": "ensemble"``) holds no weights or vocabularies: its ``config.json``
+names its ``members`` (pretrained names) and their mixture ``weights``; loading it loads (and
+verifies) each member. ``package_ensemble`` writes one, with its evaluation and card.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -18,6 +23,7 @@ from zoo.io import private_folder_to_public, sha256_of
 PRETRAINED_DIR = pathlib.Path(os.environ.get("ZOO_PRETRAINED_DIR", pathlib.Path(__file__).resolve().parents[1] / "pretrained"))
 CHECKSUMS = "checksums.sha256"
 FILES = ("config.json", "model.weights.h5", "source_vocab.txt", "target_vocab.txt", "metrics.json", "README.md")
+ENSEMBLE_FILES = ("config.json", "metrics.json", "README.md")
 
 
 class ChecksumError(RuntimeError):
@@ -60,7 +66,9 @@ def verify(folder: str | os.PathLike) -> None:
 def write_checksums(folder: str | os.PathLike) -> None:
     """(Re)writes ``checksums.sha256`` for every file of a pretrained folder (after editing its card)."""
     folder = pathlib.Path(folder)
-    (folder / CHECKSUMS).write_text("".join(f"{sha256_of(folder / f)}  {f}\n" for f in FILES))
+    family = json.loads((folder / "config.json").read_text()).get("family")
+    files = ENSEMBLE_FILES if family == "ensemble" else FILES
+    (folder / CHECKSUMS).write_text("".join(f"{sha256_of(folder / f)}  {f}\n" for f in files))
 
 
 def load(name: str | os.PathLike, verify_checksums: bool = True):
@@ -74,6 +82,9 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
     if verify_checksums:
         verify(folder)
     config = json.loads((folder / "config.json").read_text())
+    if config.get("family") == "ensemble":
+        return ensemble(config["members"], config.get("weights"), name=config.get("name", folder.name),
+                        verify_checksums=verify_checksums)
     source_vocab = Vocabulary.load(folder / "source_vocab.txt")
     target_vocab = Vocabulary.load(folder / "target_vocab.txt")
     model = models.build(config["family"], config["model"])
@@ -91,13 +102,28 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
     )
 
 
+@contextlib.contextmanager
+def _writing_folder(folder: pathlib.Path):
+    """Yields a temp folder beside ``folder``; on success checksums it and renames it into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))
+    try:
+        yield tmp
+        write_checksums(tmp)
+        private_folder_to_public(tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
 def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_config: dict | None = None) -> pathlib.Path:
     """Writes a pretrained folder (built in a temp folder, then renamed into place). The config's
     ``name`` is the folder's unless ``extra_config`` gives one."""
     folder = pathlib.Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))
-    try:
+    with _writing_folder(folder) as tmp:
         config = {
             "name": folder.name,
             "family": predictor.model.family,
@@ -114,12 +140,56 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
         predictor.target_tokenizer.vocabulary.save(tmp / "target_vocab.txt")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (tmp / "README.md").write_text(card)
-        write_checksums(tmp)
-        private_folder_to_public(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    return folder
+
+
+def ensemble(members, weights=None, name: str | None = None, verify_checksums: bool = True):
+    """Pretrained models (names or folders) -> one ``Predictor`` decoding with their step-wise mixture
+    (``zoo.models.ensemble.Ensemble``; ``weights``: one > 0 per member, default equal).
+
+    The members must share their tokenizers and vocabularies; the ensemble accepts inputs up to the
+    shortest member limit and decodes up to the longest."""
+    from zoo.models.ensemble import Ensemble, check_ensemble_weights
+    from zoo.predictor import Predictor
+
+    if isinstance(members, (str, bytes, os.PathLike)) or not members:
+        raise ValueError(f"members must be a list of at least one pretrained model name, got {members!r}")
+    members = list(members)
+    check_ensemble_weights(weights, len(members))
+    predictors = [load(member, verify_checksums=verify_checksums) for member in members]
+    first = predictors[0]
+    for member, predictor in zip(members, predictors):
+        if predictor.model.family == "ensemble":
+            raise ValueError(f"ensemble member {member!r} is itself an ensemble: list its members instead")
+        for side in ("source_tokenizer", "target_tokenizer"):
+            ours, theirs = getattr(predictor, side), getattr(first, side)
+            if ours.get_config() != theirs.get_config() or ours.vocabulary.tokens != theirs.vocabulary.tokens:
+                raise ValueError(f"ensemble member {member!r}: its {side} (settings or vocabulary) differs from "
+                                 f"{members[0]!r}'s; members must share both vocabularies")
+    return Predictor(Ensemble([p.model for p in predictors], weights), first.source_tokenizer, first.target_tokenizer,
+                     max_source_length=min(p.max_source_length for p in predictors),
+                     max_target_length=max(p.max_target_length for p in predictors),
+                     name=name or "+".join(str(m) for m in members))
+
+
+def package_ensemble(members, folder: str | os.PathLike, weights=None, dataset: str | None = None) -> pathlib.Path:
+    """Evaluates the ensemble of pretrained ``members`` (greedy and beam search on dev and test, as a
+    training recipe's final evaluation does) and writes it as a pretrained folder named after ``folder``.
+    ``dataset``: default, the first member's."""
+    from zoo.card import ensemble_card
+    from zoo.evaluation import evaluate_recipe
+    from zoo.models.ensemble import check_ensemble_weights
+
+    folder = pathlib.Path(folder)
+    predictor = ensemble(members, weights, name=folder.name)
+    dataset = dataset or json.loads((resolve(members[0]) / "config.json").read_text()).get("dataset", "cmudict")
+    metrics = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
+    weights = check_ensemble_weights(weights, len(members))
+    metrics = {**metrics, "members": list(members), "weights": weights}
+    with _writing_folder(folder) as tmp:
+        config = {"name": folder.name, "family": "ensemble", "members": list(members), "weights": weights,
+                  "dataset": dataset, "beam": metrics["beam"]["strategy"]}
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (tmp / "README.md").write_text(ensemble_card(folder.name, dataset, metrics))
     return folder

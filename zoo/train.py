@@ -21,6 +21,7 @@ import keras
 from zoo import data, models
 from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics, logdir_problem
 from zoo.data.pipeline import make_dataset
+from zoo.evaluation import evaluate_recipe
 from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
 from zoo.predictor import Predictor
 from zoo.text.tokenizer import Tokenizer
@@ -302,32 +303,3 @@ def pick_examples(predictor: Predictor, sources, count: int) -> list[str]:
 def _epochs_done(workdir: pathlib.Path) -> int:
     state = workdir / "checkpoints" / "state.json"
     return json.loads(state.read_text())["epoch"] if state.is_file() else 0
-
-
-def evaluate_recipe(predictor: Predictor, recipe: dict, epochs: int, alphas=(0.0, 0.6, 1.0), beam_size: int = 4) -> dict:
-    """Greedy dev/test figures, and beam search with the length penalty alpha chosen on dev."""
-    from zoo.evaluation import evaluate
-
-    dataset = recipe["dataset"]
-    by_alpha = {alpha: evaluate(predictor, dataset, "dev", beam_size=beam_size, alpha=alpha) for alpha in alphas}
-    alpha = min(alphas, key=lambda a: (by_alpha[a]["wer"], by_alpha[a]["per"]))
-    extra = data.EXTRA_SPLITS.get(dataset, ())  # evaluation-only splits, e.g. dates' held-out formats
-    metrics = {
-        "recipe": recipe["name"], "parameters": predictor.model.count_params(), "epochs": epochs,
-        **({"init_from": recipe["init_from"]} if "init_from" in recipe else {}),
-        **({"training_precision": recipe["precision"]} if recipe.get("precision", "float32") != "float32" else {}),
-        "decoding": "greedy",
-        "dev": evaluate(predictor, dataset, "dev"),
-        "test": evaluate(predictor, dataset, "test"),
-        "beam": {
-            "strategy": {"beam_size": beam_size, "alpha": alpha},
-            "dev_wer_by_alpha": {str(a): round(m["wer"], 2) for a, m in by_alpha.items()},
-            "dev": by_alpha[alpha],
-            "test": evaluate(predictor, dataset, "test", beam_size=beam_size, alpha=alpha),
-        },
-    }
-    if extra:
-        metrics["extra"] = {split: evaluate(predictor, dataset, split) for split in extra}
-        metrics["beam"]["extra"] = {split: evaluate(predictor, dataset, split, beam_size=beam_size, alpha=alpha)
-                                    for split in extra}
-    return metrics
