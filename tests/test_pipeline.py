@@ -49,6 +49,20 @@ def test_batches_are_right_padded_shifted_and_bucketed():
     assert int(dataset.cardinality()) == batches  # known up front, so progress bars have a total
 
 
+def test_data_parallel_batches_split_evenly_and_lose_less_than_a_split_per_bucket():
+    pairs = _pairs()[:200]
+    per_bucket = np.bincount(np.digitize([len(s) + 1 for s, _ in pairs], [8, 16, 24]), minlength=4)
+    for multiple in (3, 4):
+        dataset = make_dataset(pairs, SOURCE, TARGET, batch_size=12, max_source_length=40, max_target_length=40,
+                               bucket_boundaries=(8, 16, 24), batch_multiple=multiple, seed=1)
+        sizes = [len(target) for _, target, _ in dataset]
+        assert all(size % multiple == 0 and size > 0 for size in sizes)  # every device gets an equal slice
+        assert sum(sizes) == sum(count - count % 12 % multiple for count in per_bucket)  # < multiple lost per bucket
+        assert int(dataset.cardinality()) == len(sizes)
+    with pytest.raises(ValueError, match="batch_size 10 must be a multiple of batch_multiple 4"):
+        make_dataset(pairs, SOURCE, TARGET, batch_size=10, batch_multiple=4)
+
+
 def test_no_surviving_example_is_a_clear_error():
     with pytest.raises(ValueError, match="No example survived"):
         make_dataset([("", "")], SOURCE, TARGET, batch_size=4)

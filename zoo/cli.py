@@ -73,10 +73,10 @@ def _write_attention_maps(args, best) -> None:
 def cmd_train(args) -> int:
     import contextlib
 
-    from zoo.train import mirrored_strategy, train
+    from zoo.train import data_parallel, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with mirrored_strategy().scope() if args.mirrored else contextlib.nullcontext():
+    with data_parallel() if args.mirrored else contextlib.nullcontext():
         _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output, logdir=args.logdir,
                            resume=args.resume, init_from=args.init_from, precision=args.precision)
     print(json.dumps(metrics, indent=2))
@@ -185,8 +185,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--precision", help="dtype policy to train in: float32 (default, or the recipe's 'precision'), "
                                         "mixed_float16 or mixed_bfloat16 (GPUs); weights stay float32")
     tr.add_argument("--mirrored", action="store_true",
-                    help="train data-parallel on every local GPU (tf.distribute.MirroredStrategy, TensorFlow "
-                         "backend); the recipe's batch_size is the global batch")
+                    help="train data-parallel on every local GPU (tf.distribute.MirroredStrategy on TensorFlow, "
+                         "keras.distribution.DataParallel on JAX); the recipe's batch_size is the global batch")
     tr.set_defaults(run=cmd_train)
     ev = sub.add_parser("evaluate", help="WER/PER of a pretrained model on a split (jiwer)")
     ev.add_argument("name")

@@ -86,13 +86,29 @@ def mirrored_strategy(devices=None):
     return tf.distribute.MirroredStrategy(devices)
 
 
-def replicas() -> int:
-    """How many replicas train in sync: the current tf.distribute strategy's (1 outside one)."""
-    if keras.backend.backend() != "tensorflow":
-        return 1
-    import tensorflow as tf
+def data_parallel(devices=None):
+    """A context in which ``train`` runs data-parallel over ``devices`` (default: every local GPU, else
+    the CPU), the recipe's ``batch_size`` being the global batch split across them:
+    ``with data_parallel(): train(...)``. On TensorFlow, ``mirrored_strategy(devices).scope()``; on JAX,
+    ``keras.distribution.DataParallel`` (``devices`` as ``keras.distribution.list_devices()`` names
+    them), which needs ``batch_size`` to be a multiple of the device count."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return mirrored_strategy(devices).scope()
+    if backend == "jax":
+        return keras.distribution.DataParallel(devices=devices).scope()
+    raise ValueError(f"data-parallel training needs KERAS_BACKEND=tensorflow or jax, not {backend!r}")
 
-    return tf.distribute.get_strategy().num_replicas_in_sync
+
+def replicas() -> int:
+    """How many replicas train in sync: the current tf.distribute strategy's on TensorFlow, the
+    devices of the current ``keras.distribution.DataParallel`` on JAX (1 outside either)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.get_strategy().num_replicas_in_sync
+    distribution = keras.distribution.distribution()
+    return distribution.device_mesh.devices.size if isinstance(distribution, keras.distribution.DataParallel) else 1
 
 
 def build_vocabulary(texts, tokenizer_config: dict) -> Vocabulary:
@@ -187,8 +203,9 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     "mixed_bfloat16" for GPUs with tensor cores; weights stay float32, and the final evaluation and the
     pretrained folder use a float32 model, as ``zoo.load`` does. A run resumes in its own precision.
 
-    Called inside a tf.distribute strategy's scope (``mirrored_strategy``, ``zoo train --mirrored``),
-    it trains data-parallel: every replica gets a slice of each batch.
+    Called inside ``data_parallel()`` (``zoo train --mirrored``; on TensorFlow any tf.distribute
+    strategy's scope, e.g. ``mirrored_strategy``), it trains data-parallel: every device gets a slice
+    of each batch.
     """
     overrides = {"init_from": None if init_from is None else str(init_from), "precision": precision}
     recipe = load_recipe({**load_recipe(recipe), **{k: v for k, v in overrides.items() if v is not None}})
@@ -205,6 +222,11 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     if trained_in != precision:  # the backup's optimizer state (loss scale) belongs to one precision
         raise ValueError(f"precision {precision!r}: --workdir {str(workdir)!r} holds a run trained in "
                          f"{trained_in!r}; resume it in {trained_in!r} or choose another --workdir")
+    # JAX shards every batch evenly across the devices; tf.distribute splits uneven batches itself.
+    multiple = replicas() if keras.backend.backend() == "jax" else 1
+    if recipe["batch_size"] % multiple:
+        raise ValueError(f"Recipe key 'batch_size': {recipe['batch_size']} must be a multiple of the "
+                         f"{multiple} devices training data-parallel")
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     epochs = recipe["epochs"] if epochs is None else epochs
@@ -215,8 +237,10 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     source_tokenizer = Tokenizer(source_vocab, **recipe["source_tokenizer"])
     target_tokenizer = Tokenizer(target_vocab, **recipe["target_tokenizer"])
     limits = dict(max_source_length=recipe["max_source_length"], max_target_length=recipe["max_target_length"])
-    train_data = make_dataset(train_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], seed=recipe["seed"], **limits)
-    dev_data = make_dataset(dev_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], shuffle=False, **limits)
+    train_data = make_dataset(train_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
+                              batch_multiple=multiple, **limits)
+    dev_data = make_dataset(dev_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], shuffle=False,
+                            batch_multiple=multiple, **limits)
 
     model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": len(source_vocab),
                                             "target_vocab_size": len(target_vocab)}, precision)

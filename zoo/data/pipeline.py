@@ -92,14 +92,21 @@ def make_dataset(
     shuffle: bool = True,
     seed: int = 0,
     bucket_boundaries: Sequence[int] = DEFAULT_BOUNDARIES,
+    batch_multiple: int = 1,
 ) -> tf.data.Dataset:
     """Builds the batched training dataset described in the module docstring.
 
     Every example is kept (the last, partial batch of each bucket is not dropped), so one pass over
-    the dataset is one epoch over all surviving examples.
+    the dataset is one epoch over all surviving examples; except that with ``batch_multiple`` > 1
+    (data-parallel training on that many devices, which must split every batch evenly) each bucket's
+    last, partial batch is cut to a multiple of it: fewer than ``batch_multiple`` examples per bucket
+    sit out an epoch, different ones each epoch when shuffled.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if batch_multiple < 1 or batch_size % batch_multiple:
+        raise ValueError(f"batch_size {batch_size} must be a multiple of batch_multiple {batch_multiple} "
+                         "(the number of devices a data-parallel run splits each batch across)")
     source, target, _ = tokenize_pairs(pairs, source_tokenizer, target_tokenizer, max_source_length, max_target_length)
     dataset = tf.data.Dataset.from_tensor_slices((source, target))
     if shuffle:
@@ -108,7 +115,7 @@ def make_dataset(
     boundaries = [b for b in bucket_boundaries if b < max(max_source_length, max_target_length + 1)]
     lengths = np.maximum(source.row_lengths().numpy(), target.row_lengths().numpy() + 1)  # as bucketed below
     per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
-    batches = int(sum(-(-count // batch_size) for count in per_bucket))
+    batches = int(sum(count // batch_size + (count % batch_size >= batch_multiple) for count in per_bucket))
     dataset = dataset.bucket_by_sequence_length(
         element_length_func=lambda s, di, dt: tf.maximum(tf.shape(s)[0], tf.shape(di)[0]),
         bucket_boundaries=boundaries,
@@ -117,6 +124,12 @@ def make_dataset(
         padding_values=(0, 0, 0),
         drop_remainder=False,
     )
+    if batch_multiple > 1:
+        def trim(*batch):  # (rows, len) each -> the first rows // batch_multiple * batch_multiple rows
+            rows = tf.shape(batch[0])[0] // batch_multiple * batch_multiple
+            return tuple(x[:rows] for x in batch)
+
+        dataset = dataset.map(trim).filter(lambda source, *_: tf.shape(source)[0] > 0)
     if shuffle:  # the partial batches of every bucket come out last: spread them over the epoch's end
         dataset = dataset.shuffle(BATCH_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))  # Keras shows a full progress bar
