@@ -109,6 +109,11 @@ def test_quickstart_beam_search_finds_higher_scores_and_attention_rows_sum_to_on
     assert quickstart["attention_shape"][1] == len("attention")
 
 
+def test_quickstart_ensemble_beats_g2p_luong_and_says_hello(quickstart):
+    assert quickstart["ensemble_wer"] <= quickstart["luong_wer"] - 2.0  # 600 fixed test words, both greedy
+    assert quickstart["ensemble_hello"] in quickstart["hello_reference"]
+
+
 # --- 02 attention from scratch -------------------------------------------------------------------
 
 def test_from_scratch_pipeline_shifts_the_target_for_teacher_forcing(from_scratch):

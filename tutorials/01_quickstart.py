@@ -140,6 +140,25 @@ RESULTS.update(greedy_wer=greedy_wer, beam_wer=beam_wer, beam_not_worse=float(no
 # confident ones that no search can undo: the fix is a better model, not a wider beam.
 
 # %% [markdown]
+# A better model within reach is several models at once. The pretrained `g2p-ensemble` decodes with
+# `g2p-luong`, `g2p-bahdanau` and `g2p-gru` together (`zoo.ensemble([...])` builds one from any
+# models that share their vocabularies): at every step each member proposes a distribution over the
+# next phoneme, carrying its own state, and the ensemble follows their average. Models trained apart
+# make different mistakes, so the average undoes many of them, `hello`'s stress among them.
+
+# %%
+ensemble = zoo.load("g2p-ensemble")
+words = list(test_refs)[: 600 if FAST else 2000]
+words_references = [test_refs[w] for w in words]
+luong_wer = sequence_scores(g2p.predict(words), words_references)["wer"]
+ensemble_wer = sequence_scores(ensemble.predict(words), words_references)["wer"]
+print(f"{len(words)} test words, greedy: word error rate g2p-luong {luong_wer:.1f} %, g2p-ensemble {ensemble_wer:.1f} %")
+print(f"hello: g2p-luong {g2p.predict(['hello'])[0]!r}, g2p-ensemble {ensemble.predict(['hello'])[0]!r}, "
+      f"dictionary {' | '.join(dictionary['hello'])}")
+RESULTS.update(luong_wer=luong_wer, ensemble_wer=ensemble_wer, ensemble_hello=ensemble.predict(["hello"])[0],
+               hello_reference=dictionary["hello"])
+
+# %% [markdown]
 # ## 4. n-best lists and what the scores mean
 #
 # `decode` returns `Hypothesis` objects. With `n_best=k` you get the k best outputs of the beam,
