@@ -4,6 +4,7 @@
    carries the RNN state, so ms/token should stay flat (t80 / t40 per token close to 1).
 2. Our compiled greedy loop vs a keras-io-style loop that calls ``step.predict`` once per token.
 3. Beam 1 / 4 / 8 relative to greedy (batch 32, 20 tokens).
+4. Step-wise ensembles of 2 and 3 such models relative to one (greedy and beam 4, batch 32, 20 tokens).
 
 The model is g2p-luong's architecture with random weights (speed does not depend on the weights);
 outputs are forced to the wanted length with ``min_length``.
@@ -21,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from zoo import decoding  # noqa: E402
 from zoo.models import Luong  # noqa: E402
+from zoo.models.ensemble import Ensemble  # noqa: E402
 from zoo.text.vocab import START_ID  # noqa: E402
 
 
@@ -81,6 +83,19 @@ def main():
         decode = compiled(model, decoding.BeamSearch(beam, min_length=20), 20)
         seconds = best_of(lambda: decode(batch))
         print(f"| beam {beam} | {1000 * seconds:.1f} | {seconds / greedy:.2f} |")
+
+    members = [model] + [Luong.from_config(model.get_config()) for _ in range(2)]
+    print("\n| members, 32 inputs, 20 tokens | greedy ms | relative | beam 4 ms | relative |\n|---|---|---|---|---|")
+    single = {}
+    for count in (1, 2, 3):
+        ensemble = members[0] if count == 1 else Ensemble(members[:count])
+        row = []
+        for strategy in (decoding.Greedy(min_length=20), decoding.BeamSearch(4, min_length=20)):
+            decode = compiled(ensemble, strategy, 20)
+            seconds = best_of(lambda: decode(batch))
+            single.setdefault(strategy, seconds)
+            row.append(f"{1000 * seconds:.1f} | {seconds / single[strategy]:.2f}")
+        print(f"| {count} | {' | '.join(row)} |")
 
 
 if __name__ == "__main__":
