@@ -178,13 +178,12 @@ def package_ensemble(members, folder: str | os.PathLike, weights=None, dataset: 
     ``dataset``: default, the first member's."""
     from zoo.card import ensemble_card
     from zoo.evaluation import evaluate_recipe
-    from zoo.models.ensemble import check_ensemble_weights
 
     folder = pathlib.Path(folder)
     predictor = ensemble(members, weights, name=folder.name)
     dataset = dataset or json.loads((resolve(members[0]) / "config.json").read_text()).get("dataset", "cmudict")
     metrics = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
-    weights = check_ensemble_weights(weights, len(members))
+    weights = predictor.model.weights  # normalised to sum to 1
     metrics = {**metrics, "members": list(members), "weights": weights}
     with _writing_folder(folder) as tmp:
         config = {"name": folder.name, "family": "ensemble", "members": list(members), "weights": weights,
