@@ -48,6 +48,7 @@ class Exported(NamedTuple):
     path: pathlib.Path  # the version folder, moved away from where it was written
     written_to: pathlib.Path  # the base folder the CLI wrote into (gone since)
     texts: list
+    alpha: float  # the beam's length penalty: by default, the one the model's card reports
 
 
 @pytest.fixture(scope="module", params=["toy-reverse", *hub.list_models()])
@@ -55,7 +56,8 @@ def exported(request, tmp_path_factory):
     """Every pretrained model (and the toy model), exported by the CLI and then moved elsewhere."""
     source = request.getfixturevalue("toy_run")[2] / "pretrained" if request.param == "toy-reverse" \
         else hub.resolve(request.param)
-    name = json.loads((source / "config.json").read_text())["name"]
+    config = json.loads((source / "config.json").read_text())
+    name = config["name"]
     base = tmp_path_factory.mktemp("exports")
     assert cli.main(["export", str(source), str(base), "--beam", str(BEAM), "--n-best", str(N_BEST)]) == 0
     assert sorted(p.name for p in (base / name).iterdir()) == ["1"]  # no temporary folder left
@@ -63,7 +65,7 @@ def exported(request, tmp_path_factory):
     shutil.move(base / name / "1", moved)
     shutil.rmtree(base)
     texts = export.default_examples(source, 6)
-    return Exported(name, source, moved, base, texts)
+    return Exported(name, source, moved, base, texts, config.get("beam", {}).get("alpha", 0.6))
 
 
 @pytest.fixture(scope="module")
@@ -110,16 +112,16 @@ def strings(array):
 def test_fresh_process_without_zoo_gives_what_predict_gives(exported, predictor, fresh_process):
     assert not fresh_process["zoo_imported"]
     served = fresh_process["serving_default"]
-    assert served["outputs"] == predictor.predict(exported.texts, beam_size=BEAM, n_best=N_BEST)
-    assert [n[0] for n in served["outputs"]] == predictor.predict(exported.texts, beam_size=BEAM)
-    expected = predictor.decode(exported.texts, beam_size=BEAM, n_best=N_BEST)
+    assert served["outputs"] == predictor.predict(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
+    assert [n[0] for n in served["outputs"]] == predictor.predict(exported.texts, beam_size=BEAM, alpha=exported.alpha)
+    expected = predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
     np.testing.assert_allclose(served["scores"], [[h.score for h in n] for n in expected], atol=1e-4)
     assert served["lengths"] == [[len(h.tokens) for h in n] for n in expected]
 
 
 def test_attention_signature_gives_the_best_hypothesis_tokens_and_weights(exported, predictor, fresh_process):
     result = fresh_process["attention"]
-    for row, best in enumerate(h[0] for h in predictor.decode(exported.texts, beam_size=BEAM, n_best=N_BEST)):
+    for row, best in enumerate(h[0] for h in predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)):
         steps, src = best.attention.shape  # len(tokens) + 1 for </s>, source tokens
         assert result["source_tokens"][row][:src] == best.source_tokens
         assert set(result["source_tokens"][row][src:]) <= {""}
@@ -153,7 +155,7 @@ def test_saved_model_cli_shows_named_signatures_and_runs_them(exported, predicto
     saved_model_cli("run", "--dir", exported.path, "--tag_set", "serve", "--signature_def", "serving_default",
                     "--input_exprs", f"text={exported.texts!r}", "--outdir", tmp_path)
     outputs = np.load(tmp_path / "outputs.npy", allow_pickle=True)
-    assert strings(outputs) == predictor.predict(exported.texts, beam_size=BEAM, n_best=N_BEST)
+    assert strings(outputs) == predictor.predict(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
 
 
 def test_warmup_requests_parse_and_run_against_the_model(exported, loaded, predictor):
@@ -169,7 +171,7 @@ def test_warmup_requests_parse_and_run_against_the_model(exported, loaded, predi
         assert texts and set(texts) <= set(export.default_examples(exported.source))  # real examples
         out = loaded.signatures[request.model_spec.signature_name](text=tf.constant(texts))
         if request.model_spec.signature_name == "serving_default":
-            assert strings(out["outputs"]) == predictor.predict(texts, beam_size=BEAM, n_best=N_BEST)
+            assert strings(out["outputs"]) == predictor.predict(texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
         else:
             assert out["weights"].shape[0] == len(texts)
 
@@ -184,7 +186,7 @@ def test_rest_client_json_matches_the_signature(exported, loaded, predictor):
     answer = {"predictions": [{key: value[row].numpy().tolist() for key, value in out.items()}
                               for row in range(len(exported.texts))]}  # TF Serving's row format
     answer = json.loads(json.dumps(answer, default=lambda b: b.decode("utf-8")))
-    expected = predictor.decode(exported.texts, beam_size=BEAM, n_best=N_BEST)
+    expected = predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
     parsed = rest.parse_response(answer)
     assert [[o for o, _ in n] for n in parsed] == [[h.text for h in n] for n in expected]
     np.testing.assert_allclose([[s for _, s in n] for n in parsed], [[h.score for h in n] for n in expected], atol=1e-4)
@@ -209,7 +211,7 @@ def test_grpc_client_request_matches_the_signature(exported, loaded, predictor):
     response = predict_pb2.PredictResponse()
     for key, value in out.items():
         response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
-    expected = predictor.decode(exported.texts, beam_size=BEAM, n_best=N_BEST)
+    expected = predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
     parsed = grpc_client.parse_response(response)
     assert [[o for o, _ in n] for n in parsed] == [[h.text for h in n] for n in expected]
     np.testing.assert_allclose([[s for _, s in n] for n in parsed], [[h.score for h in n] for n in expected], atol=1e-4)

@@ -107,7 +107,10 @@ def cmd_evaluate(args) -> int:
 
     model = hub.load(args.name)
     with open(hub.resolve(args.name) / "config.json") as f:
-        dataset = json.load(f).get("dataset", "cmudict")
+        config = json.load(f)
+    dataset = config.get("dataset", "cmudict")
+    if args.alpha is None:  # the length penalty the model's evaluation chose on dev, as its card reports
+        args.alpha = config.get("beam", {}).get("alpha", 0.6)
     rescorers = _rescorers(args.rescore or [])
     runs = [(beam, None) for beam in sorted({1, args.beam})] + ([(args.beam, rescorers)] if rescorers else [])
     for beam, rescoring in runs:
@@ -193,7 +196,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test", choices=("train", "dev", "test"))
     ev.add_argument("--max-examples", type=int)
     ev.add_argument("--beam", type=int, default=4, help="also report beam search with this beam size")
-    ev.add_argument("--alpha", type=float, default=0.6)
+    ev.add_argument("--alpha", type=float,
+                    help="beam search length penalty exponent (default: the one the model's card reports, else 0.6)")
     ev.add_argument("--rescore", metavar="NAME[=WEIGHT]", type=rescorer_spec, action="append",
                     help="also report the beam reranked with this model (see zoo predict --rescore); repeatable")
     ev.set_defaults(run=cmd_evaluate)
@@ -210,7 +214,8 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("directory", help="model base folder; the export goes to DIRECTORY/NAME/VERSION")
     ex.add_argument("--beam", type=int, default=4, help="beam size baked into the graph (1: greedy)")
     ex.add_argument("--n-best", type=int, default=1, help="hypotheses returned per input (<= beam)")
-    ex.add_argument("--alpha", type=float, default=0.6, help="beam search length penalty exponent")
+    ex.add_argument("--alpha", type=float,
+                    help="beam search length penalty exponent (default: the one the model's card reports, else 0.6)")
     ex.add_argument("--version", type=int, help="version folder (default: the largest existing + 1)")
     ex.set_defaults(run=cmd_export)
     return p

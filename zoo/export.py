@@ -204,10 +204,11 @@ def next_version(model_dir: str | os.PathLike) -> int:
 
 
 def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int = 4, n_best: int = 1,
-           alpha: float = 0.6, version: int | None = None, examples: Sequence[str] | None = None) -> pathlib.Path:
+           alpha: float | None = None, version: int | None = None, examples: Sequence[str] | None = None) -> pathlib.Path:
     """Exports a pretrained model (name or folder) to ``directory/<model name>/<version>/``.
 
-    beam_size, n_best, alpha: the decoding baked into the graph (beam 1 and n_best 1: greedy).
+    beam_size, n_best, alpha: the decoding baked into the graph (beam 1 and n_best 1: greedy); alpha
+    defaults to the length penalty the model's evaluation chose on dev (its card's), else 0.6.
     version: a positive integer; default 1 + the largest existing version.
     examples: texts for the warmup requests; default the first test sources of the model's dataset.
     Returns the version folder. Raises ``ValueError`` if that version exists, or (naming the offending
@@ -217,9 +218,11 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
 
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise ValueError(f"version must be a positive integer, got {version!r}")
-    strategy = make_strategy(beam_size=beam_size, n_best=n_best, alpha=alpha)
     folder = hub.resolve(name)
-    model_name = json.loads((folder / "config.json").read_text()).get("name", folder.name)
+    config = json.loads((folder / "config.json").read_text())
+    alpha = config.get("beam", {}).get("alpha", 0.6) if alpha is None else alpha
+    strategy = make_strategy(beam_size=beam_size, n_best=n_best, alpha=alpha)
+    model_name = config.get("name", folder.name)
     model_dir = pathlib.Path(directory) / model_name
     target = model_dir / str(version or next_version(model_dir))
     if target.exists():
