@@ -107,10 +107,8 @@ def cmd_evaluate(args) -> int:
 
     model = hub.load(args.name)
     with open(hub.resolve(args.name) / "config.json") as f:
-        config = json.load(f)
-    dataset = config.get("dataset", "cmudict")
-    if args.alpha is None:  # the length penalty the model's evaluation chose on dev, as its card reports
-        args.alpha = config.get("beam", {}).get("alpha", 0.6)
+        dataset = json.load(f).get("dataset", "cmudict")
+    args.alpha = hub.beam_alpha(args.name) if args.alpha is None else args.alpha
     rescorers = _rescorers(args.rescore or [])
     runs = [(beam, None) for beam in sorted({1, args.beam})] + ([(args.beam, rescorers)] if rescorers else [])
     for beam, rescoring in runs:

@@ -219,10 +219,9 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise ValueError(f"version must be a positive integer, got {version!r}")
     folder = hub.resolve(name)
-    config = json.loads((folder / "config.json").read_text())
-    alpha = config.get("beam", {}).get("alpha", 0.6) if alpha is None else alpha
+    alpha = hub.beam_alpha(folder) if alpha is None else alpha
     strategy = make_strategy(beam_size=beam_size, n_best=n_best, alpha=alpha)
-    model_name = config.get("name", folder.name)
+    model_name = json.loads((folder / "config.json").read_text()).get("name", folder.name)
     model_dir = pathlib.Path(directory) / model_name
     target = model_dir / str(version or next_version(model_dir))
     if target.exists():

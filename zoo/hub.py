@@ -63,6 +63,12 @@ def verify(folder: str | os.PathLike) -> None:
             raise ChecksumError(f"{path} is corrupted or truncated: its SHA-256 does not match {CHECKSUMS}")
 
 
+def beam_alpha(name: str | os.PathLike) -> float:
+    """The beam search length penalty a pretrained model's evaluation chose on dev (the one its card
+    reports; config ``beam``), else 0.6: the default of ``zoo evaluate`` and ``zoo export``."""
+    return json.loads((resolve(name) / "config.json").read_text()).get("beam", {}).get("alpha", 0.6)
+
+
 def write_checksums(folder: str | os.PathLike) -> None:
     """(Re)writes ``checksums.sha256`` for every file of a pretrained folder (after editing its card)."""
     folder = pathlib.Path(folder)

@@ -77,7 +77,6 @@ class Ensemble:
         self.log_weights = [math.log(w) for w in self.weights]
         self.has_attention = any(m.has_attention for m in members)
         self.state_names = tuple(f"member{i}_{name}" for i, m in enumerate(members) for name in m.state_names)
-        self.config = {"target_vocab_size": vocab_sizes.pop()}
         self._build_graphs()
 
     def _mixture(self, member_logits):
@@ -102,7 +101,8 @@ class Ensemble:
         self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, self._mixture(logits),
                                    name="ensemble_trainer")  # (batch, tgt_len, vocab)
 
-        encoded = [_Member(m.encoder, name=f"member{i}_encoder")(source) for i, m in enumerate(self.members)]  # each [memory, memory_mask, *state]
+        # each member's [memory, memory_mask, *state]
+        encoded = [_Member(m.encoder, name=f"member{i}_encoder")(source) for i, m in enumerate(self.members)]
         memory = encoded[0][0] if len(encoded) == 1 else ops.concatenate([e[0] for e in encoded], axis=-1)
         initial_state = [s for e in encoded for s in e[2:]]
         self.encoder = keras.Model(source, [memory, encoded[0][1], *initial_state], name="ensemble_encoder")
