@@ -130,7 +130,7 @@ with the best dev {chosen_by}. Config:
 ```
 
 ## Training
-{_init_note(recipe)}{_precision_note(recipe)}```
+{_init_note(recipe)}{_distill_note(metrics)}{_precision_note(recipe)}```
 zoo train recipes/{recipe['name']}.json --workdir runs/{recipe['name']} --output pretrained/{recipe['name']}
 ```
 Full recipe:
@@ -148,6 +148,20 @@ def _init_note(recipe: dict) -> str:
         return ""
     return (f"Fine-tuned: training starts from the weights and vocabularies of `{recipe['init_from']}` "
             "(with a fresh optimizer), which must exist first; the recipe's comment says how it is made.\n")
+
+
+def _distill_note(metrics: dict) -> str:
+    summary = metrics.get("distillation")
+    if summary is None:
+        return ""
+    decoding = "greedy" if summary["beam_size"] == 1 else f"beam {summary['beam_size']}"
+    extra = (f" and {summary['extra_sources']:,} extra sources of the recipe's `distill.extra_sources` file"
+             if summary["extra_sources"] else "")
+    return (f"Distilled (sequence-level knowledge distillation, `zoo/distill.py`): the targets it trained on are "
+            f"`{summary['teacher']}`'s {decoding} outputs on the {summary['train_sources']:,} training sources{extra}, "
+            f"not the dataset's; on the training sources the teacher's output is one of the references "
+            f"{summary['train_agreement']:.2f} % of the time. Dev selection and the results above use the dataset's "
+            "references.\n")
 
 
 def _precision_note(recipe: dict) -> str:

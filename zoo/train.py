@@ -21,6 +21,7 @@ import keras
 from zoo import data, models
 from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics, logdir_problem
 from zoo.data.pipeline import make_dataset
+from zoo.distill import check_distill, teacher_pairs
 from zoo.evaluation import evaluate_recipe
 from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
 from zoo.predictor import Predictor
@@ -35,7 +36,7 @@ RECIPE_KEYS = {
     "epochs": int, "learning_rate": float, "decay_from_epoch": int, "decay_rate": float,
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
-OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str}
+OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
@@ -56,6 +57,8 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
         if key in recipe and not isinstance(recipe[key], (int, float) if kind is float else kind):
             raise ValueError(f"Recipe key {key!r} must be {kind.__name__}, got {recipe[key]!r}")
     _check_restarts(recipe.get("restarts", []))
+    if "distill" in recipe:
+        check_distill(recipe["distill"])
     if recipe.get("precision", "float32") not in models.PRECISIONS:
         raise ValueError(f"Recipe key 'precision' must be one of {list(models.PRECISIONS)}, got {recipe['precision']!r}")
     return recipe
@@ -198,6 +201,9 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     model's weights and vocabularies (a fresh optimizer), e.g. on your own data or with more dropout.
     The ``init_from`` argument sets (or replaces) that key.
 
+    A recipe with ``distill`` ({"teacher", optional "extra_sources", "max_extra_sources",
+    "beam_size"}) trains on the teacher's outputs instead of the dataset's targets (``zoo.distill``).
+
     The recipe's ``precision`` (or the ``precision`` argument, which replaces it) is the dtype policy
     training computes in: "float32" (default), or "mixed_float16" (with dynamic loss scaling) or
     "mixed_bfloat16" for GPUs with tensor cores; weights stay float32, and the final evaluation and the
@@ -231,7 +237,11 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     epochs = recipe["epochs"] if epochs is None else epochs
 
-    train_pairs = data.load(recipe["dataset"], "train")
+    distilled = None
+    if "distill" in recipe:  # the teacher's outputs replace the training targets
+        train_pairs, distilled = teacher_pairs(recipe, workdir)
+    else:
+        train_pairs = data.load(recipe["dataset"], "train")
     dev_pairs = data.load(recipe["dataset"], "dev")
     source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
     source_tokenizer = Tokenizer(source_vocab, **recipe["source_tokenizer"])
@@ -280,6 +290,8 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         predictor = predictor_of(model)
     model.load_weights(str(checkpoints / "best.weights.h5"))
     metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
+    if distilled is not None:
+        metrics["distillation"] = distilled
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     if output is not None:
         from zoo import hub

@@ -1,0 +1,118 @@
+"""Sequence-level knowledge distillation: a recipe's ``distill`` key trains on a teacher's outputs."""
+import gzip
+import json
+
+import pytest
+
+import zoo
+from zoo import data, distill
+from zoo.data import toy
+from zoo.train import load_recipe, train
+
+from conftest import TOY_RECIPE
+
+
+def _extra_sources_file(path, dev, test, train_sources):
+    """Fresh digit strings, with blank lines, repeats and dev/test/train sources mixed in."""
+    fresh = [s for s, _ in toy.make("reverse", 1500, seed=9)]
+    lines = [dev[0], fresh[0], "", test[0], fresh[0], train_sources[0], *fresh[1:], dev[1]]
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return fresh
+
+
+@pytest.fixture(scope="module")
+def distilled_run(toy_run, tmp_path_factory):
+    """A student trained from scratch on the toy teacher's outputs (train sources + 1,000 extra)."""
+    teacher_folder = str(toy_run[2] / "pretrained")
+    workdir = tmp_path_factory.mktemp("distilled")
+    dev, test = list(data.references("toy-reverse", "dev")), list(data.references("toy-reverse", "test"))
+    train_sources = list(data.references("toy-reverse", "train"))
+    fresh = _extra_sources_file(workdir / "extra.txt.gz", dev, test, train_sources)
+    recipe = {**TOY_RECIPE, "name": "toy-student",
+              "distill": {"teacher": teacher_folder, "extra_sources": str(workdir / "extra.txt.gz"),
+                          "max_extra_sources": 1000}}
+    student, metrics = train(recipe, workdir / "run", output=workdir / "pretrained", verbose=0, attention_examples=0)
+    return student, metrics, recipe, workdir, fresh
+
+
+def test_the_student_trains_on_the_teachers_outputs_of_train_and_extra_sources(toy_run, distilled_run):
+    teacher = toy_run[0]
+    _, metrics, recipe, workdir, fresh = distilled_run
+    pairs = [tuple(line.split("\t")) for line in (workdir / "run" / "teacher.tsv").read_text().splitlines()]
+    train_sources = list(data.references("toy-reverse", "train"))
+    extra = [s for s in dict.fromkeys(fresh) if s not in data.references("toy-reverse", "train")
+             and s not in data.references("toy-reverse", "dev") and s not in data.references("toy-reverse", "test")][:1000]
+    sources = train_sources + extra
+    assert [s for s, _ in pairs] == sources  # train sources, then extra ones in file order, no repeats
+    assert [t for _, t in pairs] == teacher.predict(sources)  # the teacher's outputs, mistakes included
+    evaluation = set(data.references("toy-reverse", "dev")) | set(data.references("toy-reverse", "test"))
+    assert not evaluation & {s for s, _ in pairs[len(train_sources):]}  # no extra source leaks dev or test
+    references = data.references("toy-reverse", "train")
+    agreement = 100.0 * sum(t in references[s] for s, t in pairs[:len(train_sources)]) / len(train_sources)
+    assert metrics["distillation"] == {"teacher": recipe["distill"]["teacher"], "beam_size": 1,
+                                       "train_sources": len(train_sources), "extra_sources": 1000,
+                                       "pairs": len(sources), "train_agreement": round(agreement, 2)}
+
+
+def test_the_distilled_student_learns_the_task_and_its_card_says_how(distilled_run):
+    student, metrics, recipe, workdir, _ = distilled_run
+    exact_match = 100.0 - metrics["test"]["wer"]  # scored on the dataset's own references
+    print(f"\ntoy reverse, distilled student: test exact match {exact_match:.1f}%")
+    assert exact_match >= 95.0
+    assert student.predict(["12345"]) == ["5 4 3 2 1"]
+    card = (workdir / "pretrained" / "README.md").read_text()
+    assert "Distilled (sequence-level knowledge distillation" in card and "1,000 extra sources" in card
+    assert json.loads((workdir / "pretrained" / "metrics.json").read_text())["distillation"] == metrics["distillation"]
+    assert zoo.load(workdir / "pretrained").predict(["907"]) == student.predict(["907"])
+
+
+def test_the_teachers_outputs_are_decoded_once_and_reused(distilled_run, monkeypatch):
+    _, metrics, recipe, workdir, _ = distilled_run
+    before = (workdir / "run" / "teacher.tsv").read_text()
+
+    def no_teacher(*args, **kwargs):
+        raise AssertionError("the teacher was loaded again")
+
+    monkeypatch.setattr(zoo.hub, "load", no_teacher)
+    pairs, summary = distill.teacher_pairs(recipe, workdir / "run")
+    assert summary == metrics["distillation"] and "\t".join(pairs[0]) == before.splitlines()[0]
+    changed = {**recipe, "distill": {**recipe["distill"], "max_extra_sources": 10}}
+    with pytest.raises(AssertionError, match="loaded again"):  # another config decodes afresh
+        distill.teacher_pairs(changed, workdir / "run")
+    assert (workdir / "run" / "teacher.tsv").read_text() == before
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("g2p-ensemble", "'distill' must be dict, got 'g2p-ensemble'"),
+    ({"extra_sources": "x.txt"}, "'distill' must be a dict with 'teacher'"),
+    ({"teacher": "t", "temperature": 2}, "'distill' must be a dict with 'teacher'"),
+    ({"teacher": 3}, r"'distill'\['teacher'\] must be str"),
+    ({"teacher": "t", "beam_size": 0}, r"'distill'\['beam_size'\] must be >= 1"),
+    ({"teacher": "t", "beam_size": True}, r"'distill'\['beam_size'\] must be int"),
+    ({"teacher": "t", "extra_sources": "x", "max_extra_sources": 0}, r"'max_extra_sources'\] must be >= 1"),
+    ({"teacher": "t", "max_extra_sources": 5}, "'max_extra_sources' needs 'extra_sources'"),
+])
+def test_a_bad_distill_key_is_a_clear_error(bad, message):
+    with pytest.raises(ValueError, match=message):
+        load_recipe({**TOY_RECIPE, "distill": bad})
+
+
+def test_bad_teachers_and_source_files_are_clear_errors(toy_run, tmp_path):
+    teacher = str(toy_run[2] / "pretrained")
+    recipe = {**TOY_RECIPE, "distill": {"teacher": "no-such-model"}}
+    with pytest.raises(ValueError, match=r"'distill'\['teacher'\]: 'no-such-model' is neither"):
+        distill.teacher_pairs(recipe, tmp_path / "a")
+    missing = {**TOY_RECIPE, "distill": {"teacher": teacher, "extra_sources": str(tmp_path / "nope.txt")}}
+    with pytest.raises(FileNotFoundError, match="nope.txt' is not a file"):
+        train(missing, tmp_path / "b", verbose=0)
+    (tmp_path / "tab.txt").write_text("123\n45\t6\n")
+    with pytest.raises(ValueError, match=r"tab.txt:2: a source may not hold a tab"):
+        distill.read_sources(tmp_path / "tab.txt")
+    (tmp_path / "bad.txt.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match="bad.txt.gz' is not UTF-8 text compressed with gzip"):
+        distill.read_sources(tmp_path / "bad.txt.gz")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.txt' is not UTF-8 text"):
+        distill.read_sources(tmp_path / "latin1.txt")
+    assert not (tmp_path / "a" / "teacher.tsv").exists()

@@ -1,0 +1,118 @@
+"""Sequence-level knowledge distillation (Kim & Rush, 2016): a student trains on its teacher's outputs.
+
+A recipe's optional ``distill`` key, e.g. ``{"teacher": "g2p-ensemble", "extra_sources":
+"recipes/data/wordfreq-en.txt.gz", "max_extra_sources": 120000}``, replaces the training targets:
+the teacher (any pretrained model or ensemble) decodes every training source, and as many extra
+sources (one per line, plain or gzip text: unlabelled inputs, the "transfer set") as asked, and the
+student learns those outputs. Dev selection and the final evaluation stay on the dataset's own
+references. Extra sources that are sources of the dataset are skipped (the train ones are already
+there; the dev and test ones would leak the evaluation). The teacher's outputs are written once to
+``workdir/teacher.tsv`` (atomically) beside ``teacher.json``, which says what made them, so a resumed
+run reuses them instead of decoding again.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import pathlib
+import time
+
+from zoo import data
+from zoo.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+DISTILL_KEYS = {"teacher": str, "extra_sources": str, "max_extra_sources": int, "beam_size": int}
+CHUNK = 8192  # sources decoded per call: progress is logged after each
+
+
+def check_distill(config) -> dict:
+    """Validates a recipe's ``distill`` value -> it, with defaults (no extra sources, greedy)."""
+    if not isinstance(config, dict) or "teacher" not in config or set(config) - set(DISTILL_KEYS):
+        raise ValueError(f"Recipe key 'distill' must be a dict with 'teacher' and optionally "
+                         f"{sorted(set(DISTILL_KEYS) - {'teacher'})}, got {config!r}")
+    for key, kind in DISTILL_KEYS.items():
+        value = config.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise ValueError(f"Recipe key 'distill'[{key!r}] must be {kind.__name__}, got {value!r}")
+    for key in ("max_extra_sources", "beam_size"):
+        if key in config and config[key] < 1:
+            raise ValueError(f"Recipe key 'distill'[{key!r}] must be >= 1, got {config[key]!r}")
+    if "max_extra_sources" in config and "extra_sources" not in config:
+        raise ValueError("Recipe key 'distill': 'max_extra_sources' needs 'extra_sources' (a file of sources)")
+    return {"beam_size": 1, **config}
+
+
+def read_sources(path: str | os.PathLike) -> list[str]:
+    """One source per line of a UTF-8 text file (``.gz``: gzip-compressed); blank lines skipped."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Recipe key 'distill'['extra_sources']: {str(path)!r} is not a file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except (UnicodeDecodeError, OSError, EOFError) as error:
+        raise ValueError(f"Recipe key 'distill'['extra_sources']: {str(path)!r} is not UTF-8 text"
+                         f"{' compressed with gzip' if opener is gzip.open else ''} ({error})") from None
+    for number, line in enumerate(lines, 1):
+        if "\t" in line:
+            raise ValueError(f"{path}:{number}: a source may not hold a tab, got {line[:80]!r}")
+    return [line for line in lines if line]
+
+
+def distillation_sources(dataset: str, config: dict) -> tuple[list[str], list[str]]:
+    """-> (the dataset's train sources, the extra sources to label): extra sources in file order,
+    skipping repeats and any source of the dataset's splits, up to ``max_extra_sources``."""
+    train = list(data.references(dataset, "train"))
+    if "extra_sources" not in config:
+        return train, []
+    taken = set(train).union(*(data.references(dataset, split) for split in data.splits(dataset) if split != "train"))
+    extra = []
+    for source in read_sources(config["extra_sources"]):
+        if source not in taken:
+            taken.add(source)
+            extra.append(source)
+            if len(extra) == config.get("max_extra_sources"):
+                break
+    return train, extra
+
+
+def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[str, str]], dict]:
+    """The student's training pairs (source, teacher's output) and a summary for the metrics: teacher,
+    counts, and how often the teacher's output on a train source is one of its references. Decodes
+    once; later calls with the same ``distill`` config read ``workdir/teacher.tsv`` back."""
+    from zoo import hub
+
+    config = check_distill(recipe["distill"])
+    workdir = pathlib.Path(workdir)
+    made_by = {"dataset": recipe["dataset"], **config}
+    cache, about = workdir / "teacher.tsv", workdir / "teacher.json"
+    if cache.is_file() and about.is_file() and json.loads(about.read_text()).get("made_by") == made_by:
+        summary = json.loads(about.read_text())["summary"]
+        return [tuple(line.split("\t")) for line in cache.read_text(encoding="utf-8").splitlines()], summary
+
+    train, extra = distillation_sources(recipe["dataset"], config)
+    try:
+        teacher = hub.load(config["teacher"])
+    except KeyError:
+        raise ValueError(f"Recipe key 'distill'['teacher']: {config['teacher']!r} is neither a pretrained model "
+                         f"name ({', '.join(hub.list_models())}) nor a folder with a config.json") from None
+    options = {"beam_size": config["beam_size"], "alpha": hub.beam_alpha(config["teacher"])} if config["beam_size"] > 1 else {}
+    sources, outputs, start = train + extra, [], time.perf_counter()
+    for first in range(0, len(sources), CHUNK):
+        outputs += teacher.predict(sources[first:first + CHUNK], **options)
+        log.info("teacher %s: %d / %d sources decoded (%.0f s)", config["teacher"], len(outputs), len(sources),
+                 time.perf_counter() - start)
+    references = data.references(recipe["dataset"], "train")
+    agreement = 100.0 * sum(output in references[s] for s, output in zip(train, outputs)) / max(len(train), 1)
+    pairs = [(s, output) for s, output in zip(sources, outputs) if output]  # an empty output teaches nothing
+    summary = {"teacher": config["teacher"], "beam_size": config["beam_size"], "train_sources": len(train),
+               "extra_sources": len(extra), "pairs": len(pairs), "train_agreement": round(agreement, 2)}
+    workdir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(cache, "".join(f"{s}\t{t}\n" for s, t in pairs))
+    atomic_write_text(about, json.dumps({"made_by": made_by, "summary": summary}, indent=2))
+    log.info("teacher %s: %s", config["teacher"], summary)
+    return pairs, summary
