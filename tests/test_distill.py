@@ -83,11 +83,24 @@ def test_the_teachers_outputs_are_decoded_once_and_reused(distilled_run, monkeyp
     assert (workdir / "run" / "teacher.tsv").read_text() == before
 
 
+def test_a_list_of_teachers_is_their_ensemble_decoding_with_the_recipes_beam(toy_run, tmp_path):
+    teacher, _, workdir = toy_run
+    folder = str(workdir / "pretrained")
+    recipe = {**TOY_RECIPE, "distill": {"teacher": [folder, folder], "beam_size": 3, "alpha": 0.0}}
+    pairs, summary = distill.teacher_pairs(recipe, tmp_path)
+    sources = list(data.references("toy-reverse", "train"))
+    assert pairs == list(zip(sources, teacher.predict(sources, beam_size=3, alpha=0.0)))  # 2 identical members
+    assert summary["teacher"] == [folder, folder] and summary["beam_size"] == 3 and summary["alpha"] == 0.0
+
+
 @pytest.mark.parametrize("bad, message", [
     ("g2p-ensemble", "'distill' must be dict, got 'g2p-ensemble'"),
     ({"extra_sources": "x.txt"}, "'distill' must be a dict with 'teacher'"),
     ({"teacher": "t", "temperature": 2}, "'distill' must be a dict with 'teacher'"),
-    ({"teacher": 3}, r"'distill'\['teacher'\] must be str"),
+    ({"teacher": 3}, r"'distill'\['teacher'\] must be str or list"),
+    ({"teacher": []}, r"'distill'\['teacher'\] must be a model name or folder, or a list of at least one"),
+    ({"teacher": ["a", 2]}, r"'distill'\['teacher'\] must be a model name or folder, or a list"),
+    ({"teacher": "t", "alpha": -1}, r"'distill'\['alpha'\] must be >= 0"),
     ({"teacher": "t", "beam_size": 0}, r"'distill'\['beam_size'\] must be >= 1"),
     ({"teacher": "t", "beam_size": True}, r"'distill'\['beam_size'\] must be int"),
     ({"teacher": "t", "extra_sources": "x", "max_extra_sources": 0}, r"'max_extra_sources'\] must be >= 1"),
@@ -101,7 +114,7 @@ def test_a_bad_distill_key_is_a_clear_error(bad, message):
 def test_bad_teachers_and_source_files_are_clear_errors(toy_run, tmp_path):
     teacher = str(toy_run[2] / "pretrained")
     recipe = {**TOY_RECIPE, "distill": {"teacher": "no-such-model"}}
-    with pytest.raises(ValueError, match=r"'distill'\['teacher'\]: 'no-such-model' is neither"):
+    with pytest.raises(ValueError, match=r"'distill'\['teacher'\]: Unknown model 'no-such-model'"):
         distill.teacher_pairs(recipe, tmp_path / "a")
     missing = {**TOY_RECIPE, "distill": {"teacher": teacher, "extra_sources": str(tmp_path / "nope.txt")}}
     with pytest.raises(FileNotFoundError, match="nope.txt' is not a file"):

@@ -154,11 +154,13 @@ def _distill_note(metrics: dict) -> str:
     summary = metrics.get("distillation")
     if summary is None:
         return ""
-    decoding = "greedy" if summary["beam_size"] == 1 else f"beam {summary['beam_size']}"
+    decoding = "greedy" if summary["beam_size"] == 1 else f"beam {summary['beam_size']} (alpha {summary['alpha']})"
+    teacher = summary["teacher"]
+    teacher = (f"the ensemble of {', '.join(f'`{t}`' for t in teacher)}" if isinstance(teacher, list) else f"`{teacher}`")
     extra = (f" and {summary['extra_sources']:,} extra sources of the recipe's `distill.extra_sources` file"
              if summary["extra_sources"] else "")
     return (f"Distilled (sequence-level knowledge distillation, `zoo/distill.py`): the targets it trained on are "
-            f"`{summary['teacher']}`'s {decoding} outputs on the {summary['train_sources']:,} training sources{extra}, "
+            f"{teacher}'s {decoding} outputs on the {summary['train_sources']:,} training sources{extra}, "
             f"not the dataset's; on the training sources the teacher's output is one of the references "
             f"{summary['train_agreement']:.2f} % of the time. Dev selection and the results above use the dataset's "
             "references.\n")

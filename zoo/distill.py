@@ -1,8 +1,8 @@
 """Sequence-level knowledge distillation (Kim & Rush, 2016): a student trains on its teacher's outputs.
 
-A recipe's optional ``distill`` key, e.g. ``{"teacher": "g2p-ensemble", "extra_sources":
-"recipes/data/wordfreq-en.txt.gz", "max_extra_sources": 120000}``, replaces the training targets:
-the teacher (any pretrained model or ensemble) decodes every training source, and as many extra
+A recipe's optional ``distill`` key, e.g. ``{"teacher": "g2p-ensemble", "beam_size": 4}``, replaces
+the training targets: the teacher (a pretrained model or ensemble, by name or folder, or a list of
+them: their equal-weight ensemble, ``zoo.hub.ensemble``) decodes every training source, and as many extra
 sources (one per line, plain or gzip text: unlabelled inputs, the "transfer set") as asked, and the
 student learns those outputs. Dev selection and the final evaluation stay on the dataset's own
 references. Extra sources that are sources of the dataset are skipped (the train ones are already
@@ -24,22 +24,31 @@ from zoo.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-DISTILL_KEYS = {"teacher": str, "extra_sources": str, "max_extra_sources": int, "beam_size": int}
+DISTILL_KEYS = {"teacher": (str, list), "extra_sources": str, "max_extra_sources": int, "beam_size": int,
+                "alpha": (int, float)}
 CHUNK = 8192  # sources decoded per call: progress is logged after each
 
 
 def check_distill(config) -> dict:
-    """Validates a recipe's ``distill`` value -> it, with defaults (no extra sources, greedy)."""
+    """Validates a recipe's ``distill`` value -> it, with defaults (no extra sources, greedy; a beam's
+    length penalty ``alpha``: the teacher card's, 0.6 for a list of teachers)."""
     if not isinstance(config, dict) or "teacher" not in config or set(config) - set(DISTILL_KEYS):
         raise ValueError(f"Recipe key 'distill' must be a dict with 'teacher' and optionally "
                          f"{sorted(set(DISTILL_KEYS) - {'teacher'})}, got {config!r}")
     for key, kind in DISTILL_KEYS.items():
         value = config.get(key)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise ValueError(f"Recipe key 'distill'[{key!r}] must be {kind.__name__}, got {value!r}")
+            names = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+            raise ValueError(f"Recipe key 'distill'[{key!r}] must be {names}, got {value!r}")
+    teacher = config["teacher"]
+    if isinstance(teacher, list) and (not teacher or not all(isinstance(t, str) for t in teacher)):
+        raise ValueError(f"Recipe key 'distill'['teacher'] must be a model name or folder, or a list of "
+                         f"at least one, got {teacher!r}")
     for key in ("max_extra_sources", "beam_size"):
         if key in config and config[key] < 1:
             raise ValueError(f"Recipe key 'distill'[{key!r}] must be >= 1, got {config[key]!r}")
+    if "alpha" in config and not config["alpha"] >= 0:
+        raise ValueError(f"Recipe key 'distill'['alpha'] must be >= 0, got {config['alpha']!r}")
     if "max_extra_sources" in config and "extra_sources" not in config:
         raise ValueError("Recipe key 'distill': 'max_extra_sources' needs 'extra_sources' (a file of sources)")
     return {"beam_size": 1, **config}
@@ -95,24 +104,31 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
         return [tuple(line.split("\t")) for line in cache.read_text(encoding="utf-8").splitlines()], summary
 
     train, extra = distillation_sources(recipe["dataset"], config)
-    try:
-        teacher = hub.load(config["teacher"])
-    except KeyError:
-        raise ValueError(f"Recipe key 'distill'['teacher']: {config['teacher']!r} is neither a pretrained model "
-                         f"name ({', '.join(hub.list_models())}) nor a folder with a config.json") from None
-    options = {"beam_size": config["beam_size"], "alpha": hub.beam_alpha(config["teacher"])} if config["beam_size"] > 1 else {}
+    teacher = _load_teacher(config["teacher"])
+    alpha = config.get("alpha", 0.6 if isinstance(config["teacher"], list) else hub.beam_alpha(config["teacher"]))
+    options = {"beam_size": config["beam_size"], "alpha": alpha} if config["beam_size"] > 1 else {}
     sources, outputs, start = train + extra, [], time.perf_counter()
     for first in range(0, len(sources), CHUNK):
         outputs += teacher.predict(sources[first:first + CHUNK], **options)
-        log.info("teacher %s: %d / %d sources decoded (%.0f s)", config["teacher"], len(outputs), len(sources),
+        log.info("teacher %s: %d / %d sources decoded (%.0f s)", teacher.name, len(outputs), len(sources),
                  time.perf_counter() - start)
     references = data.references(recipe["dataset"], "train")
     agreement = 100.0 * sum(output in references[s] for s, output in zip(train, outputs)) / max(len(train), 1)
     pairs = [(s, output) for s, output in zip(sources, outputs) if output]  # an empty output teaches nothing
-    summary = {"teacher": config["teacher"], "beam_size": config["beam_size"], "train_sources": len(train),
+    summary = {"teacher": config["teacher"], "beam_size": config["beam_size"], **({"alpha": alpha} if options else {}),
+               "train_sources": len(train),
                "extra_sources": len(extra), "pairs": len(pairs), "train_agreement": round(agreement, 2)}
     workdir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(cache, "".join(f"{s}\t{t}\n" for s, t in pairs))
     atomic_write_text(about, json.dumps({"made_by": made_by, "summary": summary}, indent=2))
-    log.info("teacher %s: %s", config["teacher"], summary)
+    log.info("teacher %s: %s", teacher.name, summary)
     return pairs, summary
+
+
+def _load_teacher(teacher):
+    from zoo import hub
+
+    try:
+        return hub.ensemble(teacher) if isinstance(teacher, list) else hub.load(teacher)
+    except KeyError as error:
+        raise ValueError(f"Recipe key 'distill'['teacher']: {error.args[0]}") from None
