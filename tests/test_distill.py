@@ -52,7 +52,8 @@ def test_the_student_trains_on_the_teachers_outputs_of_train_and_extra_sources(t
     agreement = 100.0 * sum(t in references[s] for s, t in pairs[:len(train_sources)]) / len(train_sources)
     assert metrics["distillation"] == {"teacher": recipe["distill"]["teacher"], "beam_size": 1,
                                        "train_sources": len(train_sources), "extra_sources": 1000,
-                                       "pairs": len(sources), "train_agreement": round(agreement, 2)}
+                                       "too_long_for_teacher": 0, "pairs": len(sources),
+                                       "train_agreement": round(agreement, 2)}
 
 
 def test_the_distilled_student_learns_the_task_and_its_card_says_how(distilled_run):
@@ -91,6 +92,15 @@ def test_a_list_of_teachers_is_their_ensemble_decoding_with_the_recipes_beam(toy
     sources = list(data.references("toy-reverse", "train"))
     assert pairs == list(zip(sources, teacher.predict(sources, beam_size=3, alpha=0.0)))  # 2 identical members
     assert summary["teacher"] == [folder, folder] and summary["beam_size"] == 3 and summary["alpha"] == 0.0
+
+
+def test_sources_longer_than_the_teacher_accepts_are_left_out_and_counted(toy_run, tmp_path):
+    teacher, _, workdir = toy_run
+    (tmp_path / "extra.txt").write_text("9" * 17 + "\n98765\n")  # the toy teacher accepts up to 16 digits
+    recipe = {**TOY_RECIPE, "distill": {"teacher": str(workdir / "pretrained"), "extra_sources": str(tmp_path / "extra.txt")}}
+    pairs, summary = distill.teacher_pairs(recipe, tmp_path / "run")
+    assert summary["extra_sources"] == 2 and summary["too_long_for_teacher"] == 1
+    assert pairs[-1] == ("98765", teacher.predict(["98765"])[0]) and "9" * 17 not in dict(pairs)
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -8,7 +8,8 @@ student learns those outputs. Dev selection and the final evaluation stay on the
 references. Extra sources that are sources of the dataset are skipped (the train ones are already
 there; the dev and test ones would leak the evaluation). The teacher's outputs are written once to
 ``workdir/teacher.tsv`` (atomically) beside ``teacher.json``, which says what made them, so a resumed
-run reuses them instead of decoding again.
+run reuses them instead of decoding again. Sources longer than the teacher accepts are left out
+(counted in the summary), as the training pipeline leaves out what the student does not accept.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import logging
 import os
 import pathlib
 import time
+
+import tensorflow as tf
 
 from zoo import data
 from zoo.io import atomic_write_text
@@ -107,17 +110,21 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     teacher = _load_teacher(config["teacher"])
     alpha = config.get("alpha", 0.6 if isinstance(config["teacher"], list) else hub.beam_alpha(config["teacher"]))
     options = {"beam_size": config["beam_size"], "alpha": alpha} if config["beam_size"] > 1 else {}
-    sources, outputs, start = train + extra, [], time.perf_counter()
+    lengths = teacher.source_tokenizer.tokenize(tf.constant(train + extra)).row_lengths().numpy()
+    sources = [s for s, n in zip(train + extra, lengths) if n <= teacher.max_source_length]  # longer: an error
+    outputs, start = [], time.perf_counter()
     for first in range(0, len(sources), CHUNK):
         outputs += teacher.predict(sources[first:first + CHUNK], **options)
         log.info("teacher %s: %d / %d sources decoded (%.0f s)", teacher.name, len(outputs), len(sources),
                  time.perf_counter() - start)
     references = data.references(recipe["dataset"], "train")
-    agreement = 100.0 * sum(output in references[s] for s, output in zip(train, outputs)) / max(len(train), 1)
+    decoded = dict(zip(sources, outputs))
+    agreement = 100.0 * sum(decoded.get(s) in references[s] for s in train) / max(len(train), 1)
     pairs = [(s, output) for s, output in zip(sources, outputs) if output]  # an empty output teaches nothing
     summary = {"teacher": config["teacher"], "beam_size": config["beam_size"], **({"alpha": alpha} if options else {}),
-               "train_sources": len(train),
-               "extra_sources": len(extra), "pairs": len(pairs), "train_agreement": round(agreement, 2)}
+               "train_sources": len(train), "extra_sources": len(extra),
+               "too_long_for_teacher": len(train) + len(extra) - len(sources), "pairs": len(pairs),
+               "train_agreement": round(agreement, 2)}
     workdir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(cache, "".join(f"{s}\t{t}\n" for s, t in pairs))
     atomic_write_text(about, json.dumps({"made_by": made_by, "summary": summary}, indent=2))

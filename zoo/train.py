@@ -202,7 +202,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     The ``init_from`` argument sets (or replaces) that key.
 
     A recipe with ``distill`` ({"teacher", optional "extra_sources", "max_extra_sources",
-    "beam_size"}) trains on the teacher's outputs instead of the dataset's targets (``zoo.distill``).
+    "beam_size", "alpha"}) trains on the teacher's outputs instead of the dataset's targets (``zoo.distill``).
 
     The recipe's ``precision`` (or the ``precision`` argument, which replaces it) is the dtype policy
     training computes in: "float32" (default), or "mixed_float16" (with dynamic loss scaling) or
