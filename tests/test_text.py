@@ -40,6 +40,13 @@ def test_whitespace_tokenizer_round_trips():
     assert tokenizer.detokenize(np.concatenate([padded, [[END_ID, PAD_ID]]], axis=1)).numpy()[0] == b"HH AH0 L OW1"
 
 
+def test_text_spelling_a_control_token_is_unknown_not_that_control():
+    vocab = Vocabulary(["HH", "AH0"])
+    tokenizer = Tokenizer(vocab, split="whitespace")
+    ids = tokenizer.encode(tf.constant(["<pad> HH <s> </s> <unk> AH0"])).to_list()[0]
+    assert ids == [UNK_ID, vocab.id("HH"), UNK_ID, UNK_ID, UNK_ID, vocab.id("AH0")]  # found by hypothesis
+
+
 def test_bad_vocabulary_and_split():
     with pytest.raises(ValueError, match="unique"):
         Vocabulary(["a", "a"])

@@ -18,7 +18,8 @@ class Tokenizer(tf.Module):
     """Splits text into tokens (characters or whitespace-separated words) and maps them to ids.
 
     Args:
-        vocabulary: the token list; unknown tokens map to ``<unk>`` (id 3).
+        vocabulary: the token list; unknown tokens map to ``<unk>`` (id 3), and so do tokens of the
+            text that spell ``<pad>``, ``<s>`` or ``</s>``: only the models put those ids in.
         split: ``"chars"`` (every Unicode character is a token) or ``"whitespace"``.
         lowercase: case-fold before splitting with Unicode NFKC_Casefold (tensorflow-text
             ``case_fold_utf8``), which also folds compatibility forms: º -> o, ﬁ -> fi, full-width
@@ -34,10 +35,10 @@ class Tokenizer(tf.Module):
         self.lowercase = lowercase
         self.joiner = "" if split == "chars" else " "
         tokens = tf.constant(vocabulary.tokens)
+        # text that spells a control token ("<pad>", "<s>", "</s>") is an unknown word, not that control
+        ids = [UNK_ID if i < UNK_ID else i for i in range(len(vocabulary.tokens))]
         self.table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(tokens, tf.range(len(vocabulary.tokens), dtype=tf.int64)),
-            default_value=UNK_ID,
-        )
+            tf.lookup.KeyValueTensorInitializer(tokens, tf.constant(ids, tf.int64)), default_value=UNK_ID)
         self.id_to_token = tf.Variable(tokens, trainable=False, name="id_to_token")
 
     def get_config(self) -> dict:
