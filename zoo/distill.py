@@ -102,9 +102,9 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     workdir = pathlib.Path(workdir)
     made_by = {"dataset": recipe["dataset"], **config}
     cache, about = workdir / "teacher.tsv", workdir / "teacher.json"
-    if cache.is_file() and about.is_file() and json.loads(about.read_text()).get("made_by") == made_by:
-        summary = json.loads(about.read_text())["summary"]
-        return [tuple(line.split("\t")) for line in cache.read_text(encoding="utf-8").splitlines()], summary
+    stored = json.loads(about.read_text()) if cache.is_file() and about.is_file() else {}
+    if stored.get("made_by") == made_by:
+        return [tuple(line.split("\t")) for line in cache.read_text(encoding="utf-8").splitlines()], stored["summary"]
 
     train, extra = distillation_sources(recipe["dataset"], config)
     teacher = _load_teacher(config["teacher"])
@@ -117,7 +117,7 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
         outputs += teacher.predict(sources[first:first + CHUNK], **options)
         log.info("teacher %s: %d / %d sources decoded (%.0f s)", teacher.name, len(outputs), len(sources),
                  time.perf_counter() - start)
-    references = data.references(recipe["dataset"], "train")
+    references = data.references(recipe["dataset"], "train")  # keyed by the train sources, in order
     decoded = dict(zip(sources, outputs))
     agreement = 100.0 * sum(decoded.get(s) in references[s] for s in train) / max(len(train), 1)
     pairs = [(s, output) for s, output in zip(sources, outputs) if output]  # an empty output teaches nothing
