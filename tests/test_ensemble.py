@@ -156,7 +156,7 @@ def test_g2p_ensemble_loads_by_name_and_says_hello(g2p_ensemble):
     config = json.loads((zoo.hub.resolve("g2p-ensemble") / "config.json").read_text())
     assert config["family"] == "ensemble" and g2p_ensemble.name == "g2p-ensemble"
     assert len(g2p_ensemble.model.members) == len(config["members"]) >= 2
-    references = cmudict.references("train")  # both are training words; g2p-luong alone says HH EH1 L OW0
+    references = cmudict.references("train")  # both are training words; g2p-luong's stage 3 alone said HH EH1 L OW0
     hello, world = g2p_ensemble.predict(["hello", "world"])
     assert hello in references["hello"] and world == "W ER1 L D"
 

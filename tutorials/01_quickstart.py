@@ -141,10 +141,11 @@ RESULTS.update(greedy_wer=greedy_wer, beam_wer=beam_wer, beam_not_worse=float(no
 
 # %% [markdown]
 # A better model within reach is several models at once. The pretrained `g2p-ensemble` decodes with
-# `g2p-luong`, `g2p-bahdanau` and `g2p-gru` together (`zoo.ensemble([...])` builds one from any
-# models that share their vocabularies): at every step each member proposes a distribution over the
-# next phoneme, carrying its own state, and the ensemble follows their average. Models trained apart
-# make different mistakes, so the average undoes many of them, `hello`'s stress among them.
+# `g2p-luong`, `g2p-bahdanau`, `g2p-gru` and `g2p-bahdanau-bf16` together (`zoo.ensemble([...])`
+# builds one from any models that share their vocabularies): at every step each member proposes a
+# distribution over the next phoneme, carrying its own state, and the ensemble follows their average.
+# Models trained apart make different mistakes, so the average undoes many of them. (`g2p-luong`
+# itself learned from such an ensemble: its card tells how.)
 
 # %%
 ensemble = zoo.load("g2p-ensemble")

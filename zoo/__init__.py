@@ -5,10 +5,12 @@
     model.predict(["hello"])
     zoo.plot_attention(model, "hello", beam_size=4)   # a matplotlib Figure of the attention
     zoo.ensemble(["g2p-luong", "g2p-bahdanau"]).predict(["hello"])   # several models decoding as one
+    zoo.average(["runs/a/model", "runs/b/model"])   # one model: the mean of fine-tunes' weights
 """
+from zoo.averaging import average
 from zoo.hub import ensemble, list_models, load
 
-__all__ = ["load", "list_models", "ensemble", "plot_attention"]
+__all__ = ["load", "list_models", "ensemble", "average", "plot_attention"]
 __version__ = "0.1.0"
 
 

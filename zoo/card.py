@@ -49,6 +49,43 @@ evaluated the ensemble and wrote this folder.
 """
 
 
+def averaged_card(name: str, dataset: str, family: str, model_config: dict, metrics: dict) -> str:
+    """The card of a weight-averaged folder (``zoo.averaging.package_average``): its models, results."""
+    def wer(result: dict, split: str) -> str:
+        return f"{result[split]['wer']:.2f}" if split in result else "-"
+
+    rows = "".join(f"| `{m['model']}` | `{m['recipe']}` | {wer(m, 'dev')} | {wer(m, 'test')} |\n"
+                   for m in metrics["averaged"])
+    command = " ".join(["zoo average", *(m["model"] for m in metrics["averaged"]), "--output", f"pretrained/{name}"])
+    return f"""# {name}
+
+A `{family}` sequence-to-sequence model on the `{dataset}` dataset whose every
+weight is the mean of the same weight in {len(metrics['averaged'])} trained models of one architecture
+(weight averaging, `zoo/averaging.py`). It decodes at one model's cost.
+
+{_use_and_results(name, metrics)}
+## Averaged models
+| model | its recipe | its dev WER % (greedy) | its test WER % (greedy) |
+|---|---|---|---|
+{rows}
+## Model
+{metrics['parameters']:,} parameters. Config (the first model's):
+```json
+{json.dumps(model_config, indent=2)}
+```
+
+## How it was made
+Each model above is trained by its own recipe (their comments say how, and from what). Then
+```
+{command}
+```
+averaged their weights, evaluated the result and wrote this folder.
+
+## Data and licence
+{_data_note(dataset)}
+"""
+
+
 def _use_and_results(name: str, metrics: dict) -> str:
     """The Use and Results sections of a WER/PER-scored model's card."""
     test, dev = metrics["test"], metrics["dev"]

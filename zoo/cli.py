@@ -127,7 +127,17 @@ def cmd_evaluate(args) -> int:
 def cmd_ensemble(args) -> int:
     from zoo import hub
 
-    folder = hub.package_ensemble(args.members, args.output, weights=args.weights, dataset=args.dataset)
+    return _report_packaged(hub.package_ensemble(args.members, args.output, weights=args.weights, dataset=args.dataset))
+
+
+def cmd_average(args) -> int:
+    from zoo.averaging import package_average
+
+    return _report_packaged(package_average(args.models, args.output, dataset=args.dataset))
+
+
+def _report_packaged(folder) -> int:
+    """Prints the test figures of a folder ``zoo ensemble`` / ``zoo average`` just wrote, then its path."""
     with open(folder / "metrics.json") as f:
         metrics = json.load(f)
     for label, scores in (("greedy", metrics["test"]), (f"beam {metrics['beam']['strategy']['beam_size']}", metrics["beam"]["test"])):
@@ -206,6 +216,13 @@ def parser() -> argparse.ArgumentParser:
     en.add_argument("--weights", type=float, nargs="+", help="one mixture weight > 0 per member (default: equal)")
     en.add_argument("--dataset", help="dataset to evaluate on (default: the first member's)")
     en.set_defaults(run=cmd_ensemble)
+    av = sub.add_parser("average", help="average the weights of models of one architecture (fine-tunes of one "
+                                        "model, checkpoints of one run): evaluate and write it as a pretrained folder")
+    av.add_argument("models", nargs="+", help="pretrained model names or folders (at least two) sharing architecture "
+                                              "and vocabularies")
+    av.add_argument("--output", required=True, help="the folder to write, e.g. pretrained/g2p-luong (its name is the model's)")
+    av.add_argument("--dataset", help="dataset to evaluate on (default: the first model's)")
+    av.set_defaults(run=cmd_average)
     sub.add_parser("doctor", help="check the environment and the pretrained models").set_defaults(run=cmd_doctor)
     ex = sub.add_parser("export", help="SavedModel for TF Serving: DIR/NAME/VERSION (strings in, n-best out)")
     ex.add_argument("name", help="pretrained model name or folder")
