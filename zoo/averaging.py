@@ -23,6 +23,7 @@ def average(models, name: str | None = None, verify_checksums: bool = True):
     element-wise mean of theirs. The models must share family, model config (``dropout`` aside),
     tokenizers, vocabularies and length limits; the result takes the first model's config."""
     from zoo import hub
+
     if isinstance(models, (str, bytes, os.PathLike)) or len(models) < 2:
         raise ValueError(f"models must be a list of at least two pretrained model names or folders, got {models!r}")
     models = list(models)
@@ -80,7 +81,8 @@ def package_average(models, folder: str | os.PathLike, dataset: str | None = Non
     metrics = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
     metrics["averaged"] = [{"model": str(model), "recipe": config.get("recipe"), **_member_results(model)}
                            for model, config in zip(models, configs)]
-    hub.save(predictor, folder, metrics, averaged_card(folder.name, dataset, predictor.model.family, predictor.model.get_config(), metrics),
+    card = averaged_card(folder.name, dataset, predictor.model.family, predictor.model.get_config(), metrics)
+    hub.save(predictor, folder, metrics, card,
              extra_config={"name": folder.name, "dataset": dataset, "averaged": [str(model) for model in models],
                            "beam": metrics["beam"]["strategy"]})
     return folder
