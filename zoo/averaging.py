@@ -43,6 +43,8 @@ def average(models, name: str | None = None, verify_checksums: bool = True):
 
 def _mismatch(predictor, first) -> str | None:
     """What keeps ``predictor``'s weights from being averaged with ``first``'s, or None."""
+    from zoo.hub import differing_tokenizer
+
     if predictor.model.family == "ensemble":
         return "it is an ensemble, which has no weights of its own: average its members instead"
     if predictor.model.family != first.model.family:
@@ -51,10 +53,9 @@ def _mismatch(predictor, first) -> str | None:
     if ours != theirs:
         keys = sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
         return "model configs differ in " + ", ".join(f"{key} ({ours.get(key)!r} vs {theirs.get(key)!r})" for key in keys)
-    for side in ("source_tokenizer", "target_tokenizer"):
-        a, b = getattr(predictor, side), getattr(first, side)
-        if a.get_config() != b.get_config() or a.vocabulary.tokens != b.vocabulary.tokens:
-            return f"their {side} settings or vocabularies differ"
+    side = differing_tokenizer(predictor, first)
+    if side:
+        return f"their {side} settings or vocabularies differ"
     limits = ("max_source_length", "max_target_length")
     if any(getattr(predictor, limit) != getattr(first, limit) for limit in limits):
         return "their max_source_length / max_target_length differ"
@@ -74,8 +75,8 @@ def package_average(models, folder: str | os.PathLike, dataset: str | None = Non
     from zoo.evaluation import evaluate_recipe
 
     folder = pathlib.Path(folder)
-    models = list(models) if not isinstance(models, (str, bytes, os.PathLike)) else models
-    predictor = average(models, name=folder.name)
+    predictor = average(models, name=folder.name)  # checks models first
+    models = list(models)
     configs = [json.loads((hub.resolve(model) / "config.json").read_text()) for model in models]
     dataset = dataset or configs[0].get("dataset", "cmudict")
     metrics = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})

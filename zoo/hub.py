@@ -167,15 +167,24 @@ def ensemble(members, weights=None, name: str | None = None, verify_checksums: b
     for member, predictor in zip(members, predictors):
         if predictor.model.family == "ensemble":
             raise ValueError(f"ensemble member {member!r} is itself an ensemble: list its members instead")
-        for side in ("source_tokenizer", "target_tokenizer"):
-            ours, theirs = getattr(predictor, side), getattr(first, side)
-            if ours.get_config() != theirs.get_config() or ours.vocabulary.tokens != theirs.vocabulary.tokens:
-                raise ValueError(f"ensemble member {member!r}: its {side} (settings or vocabulary) differs from "
-                                 f"{members[0]!r}'s; members must share both vocabularies")
+        side = differing_tokenizer(predictor, first)
+        if side:
+            raise ValueError(f"ensemble member {member!r}: its {side} (settings or vocabulary) differs from "
+                             f"{members[0]!r}'s; members must share both vocabularies")
     return Predictor(Ensemble([p.model for p in predictors], weights), first.source_tokenizer, first.target_tokenizer,
                      max_source_length=min(p.max_source_length for p in predictors),
                      max_target_length=max(p.max_target_length for p in predictors),
                      name=name or "+".join(str(m) for m in members))
+
+
+def differing_tokenizer(predictor, other) -> str | None:
+    """``"source_tokenizer"`` or ``"target_tokenizer"``: the first whose settings or vocabulary differ
+    between two Predictors, else None. Models that decode together or share weights need both equal."""
+    for side in ("source_tokenizer", "target_tokenizer"):
+        ours, theirs = getattr(predictor, side), getattr(other, side)
+        if ours.get_config() != theirs.get_config() or ours.vocabulary.tokens != theirs.vocabulary.tokens:
+            return side
+    return None
 
 
 def package_ensemble(members, folder: str | os.PathLike, weights=None, dataset: str | None = None) -> pathlib.Path:
