@@ -68,6 +68,16 @@ def test_the_distilled_student_learns_the_task_and_its_card_says_how(distilled_r
     assert zoo.load(workdir / "pretrained").predict(["907"]) == student.predict(["907"])
 
 
+def test_a_student_from_scratch_numbers_tokens_as_the_dataset_does_so_it_ensembles(toy_run, distilled_run):
+    teacher_folder = toy_run[2] / "pretrained"
+    student, _, _, workdir, _ = distilled_run
+    teacher = zoo.load(teacher_folder)
+    for side in ("source_tokenizer", "target_tokenizer"):  # the teacher trained on the dataset itself
+        assert getattr(student, side).vocabulary.tokens == getattr(teacher, side).vocabulary.tokens
+    pair = zoo.ensemble([teacher_folder, workdir / "pretrained"])
+    assert pair.predict(["12345"]) == ["5 4 3 2 1"]
+
+
 def test_the_teachers_outputs_are_decoded_once_and_reused(distilled_run, monkeypatch):
     _, metrics, recipe, workdir, _ = distilled_run
     before = (workdir / "run" / "teacher.tsv").read_text()

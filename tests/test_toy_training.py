@@ -11,7 +11,8 @@ import pytest
 import zoo
 from zoo import data
 from zoo.evaluation import evaluate
-from zoo.train import load_recipe, lr_schedule, train
+from zoo.schedule import lr_schedule
+from zoo.train import load_recipe, train
 
 from conftest import TOY_RECIPE
 

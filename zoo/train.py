@@ -25,6 +25,7 @@ from zoo.distill import check_distill, teacher_pairs
 from zoo.evaluation import evaluate_recipe
 from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
 from zoo.predictor import Predictor
+from zoo.schedule import check_plateau, lr_callback
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import Vocabulary
 
@@ -36,7 +37,7 @@ RECIPE_KEYS = {
     "epochs": int, "learning_rate": float, "decay_from_epoch": int, "decay_rate": float,
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
-OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict}
+OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
@@ -59,6 +60,8 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
     _check_restarts(recipe.get("restarts", []))
     if "distill" in recipe:
         check_distill(recipe["distill"])
+    if "plateau" in recipe:
+        check_plateau(recipe["plateau"])
     if recipe.get("precision", "float32") not in models.PRECISIONS:
         raise ValueError(f"Recipe key 'precision' must be one of {list(models.PRECISIONS)}, got {recipe['precision']!r}")
     return recipe
@@ -130,27 +133,20 @@ def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -
     if init is not None:  # fine-tuning keeps the ids the initial weights were trained with
         vocabs = init.source_tokenizer.vocabulary, init.target_tokenizer.vocabulary
     else:
-        sources, targets = zip(*train_pairs)
-        vocabs = build_vocabulary(sources, recipe["source_tokenizer"]), build_vocabulary(targets, recipe["target_tokenizer"])
+        # Ids follow the dataset's own training pairs even when a teacher's outputs replace its targets,
+        # so every model trained on one dataset numbers its tokens alike (ensembles need that); tokens
+        # only the training pairs hold (a transfer set's characters, say) come after them.
+        dataset_pairs = data.load(recipe["dataset"], "train") if "distill" in recipe else train_pairs
+        vocabs = []
+        for side, config in enumerate((recipe["source_tokenizer"], recipe["target_tokenizer"])):
+            tokens = build_vocabulary([pair[side] for pair in dataset_pairs], config).tokens
+            if dataset_pairs is not train_pairs:
+                known = set(tokens)
+                tokens += [t for t in build_vocabulary([pair[side] for pair in train_pairs], config).tokens if t not in known]
+            vocabs.append(Vocabulary(tokens))
     for vocab, path in zip(vocabs, paths):
         vocab.save(path)
     return vocabs
-
-
-def lr_schedule(recipe: dict):
-    """Constant ``learning_rate``, then multiplied by ``decay_rate`` every epoch from ``decay_from_epoch``
-    (epochs 1-based). Each of the optional ``restarts`` ({"epoch", "learning_rate", "decay_from_epoch"})
-    starts the same shape again from its epoch on: a warm restart."""
-    phases = [{"epoch": 1, "learning_rate": recipe["learning_rate"], "decay_from_epoch": recipe["decay_from_epoch"]},
-              *recipe.get("restarts", [])]
-    rate = recipe["decay_rate"]
-
-    def schedule(epoch: int, lr=None) -> float:  # Keras passes a 0-based epoch
-        phase = [p for p in phases if p["epoch"] <= epoch + 1][-1]
-        decays = max(0, epoch + 1 - phase["decay_from_epoch"] + 1)
-        return float(phase["learning_rate"] * rate**decays)
-
-    return schedule
 
 
 def load_initial_model(recipe: dict):
@@ -272,7 +268,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         Perplexity(),
         AtomicCheckpoint(str(checkpoints), model, monitor="dev_wer", mode="min"),
         AtomicBackupAndRestore(str(workdir / "backup")),
-        keras.callbacks.LearningRateScheduler(lr_schedule(recipe)),
+        lr_callback(recipe),
         *tensorboard_callbacks(predictor, dev_references, workdir / "logs" if logdir is None else logdir,
                                attention_examples, attention_beam_size),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),

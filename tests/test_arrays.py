@@ -1,0 +1,127 @@
+"""Training from id arrays (zoo.arrays): the path for machines without TensorFlow, e.g. a GPU on JAX.
+
+Runs on the TensorFlow and the JAX backend (Makefile BACKEND_TESTS)."""
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import TOY_RECIPE
+from zoo import arrays
+from zoo.schedule import check_plateau, lr_callback
+from zoo.text.vocab import END_ID, START_ID
+from zoo.train import load_recipe, train
+
+
+@pytest.fixture(scope="module")
+def array_run(tmp_path_factory):
+    """The toy recipe written as arrays, fitted by ``zoo.arrays.train``, then packaged by ``zoo.train``."""
+    workdir = tmp_path_factory.mktemp("arrays")
+    path = arrays.write(dict(TOY_RECIPE), workdir)
+    state = arrays.train(workdir, verbose=0)
+    predictor, metrics = train(dict(TOY_RECIPE), workdir, epochs=0, output=workdir / "pretrained", verbose=0)
+    return workdir, path, state, predictor, metrics
+
+
+def test_the_toy_task_is_learned_from_arrays_and_packaged_with_the_same_dev_score(array_run):
+    workdir, path, state, predictor, metrics = array_run
+    assert state["epoch"] == TOY_RECIPE["epochs"]
+    assert state["best"] <= 5.0, state  # >= 95 % exact match, as zoo.train reaches on this task
+    # zoo.train's evaluation (Predictor + jiwer) scores the same weights on the same dev split alike
+    assert metrics["dev"]["wer"] == pytest.approx(state["best"], abs=1e-6)
+    assert metrics["test"]["exact_match"] >= 95.0
+    assert metrics["epochs"] == TOY_RECIPE["epochs"]
+    assert predictor.predict(["40213"]) == ["3 1 2 0 4"]
+    assert (workdir / "pretrained" / "model.weights.h5").is_file()
+
+
+def test_arrays_hold_the_pipelines_ids(array_run):
+    workdir, path, *_ = array_run
+    stored = np.load(path)
+    about = json.loads((workdir / "arrays.json").read_text())
+    source, target = stored["train_source"], stored["train_target"]
+    assert source.shape == (about["train_examples"], TOY_RECIPE["max_source_length"])
+    assert target.shape == (about["train_examples"], TOY_RECIPE["max_target_length"])
+    assert source.dtype == target.dtype == np.int32
+    lengths = (source != 0).sum(axis=1)
+    assert ((source != 0) == (np.arange(source.shape[1]) < lengths[:, None])).all()  # right-padded
+    # every dev source has its references, each ending in </s>
+    assert len(np.unique(stored["dev_reference_row"])) == len(stored["dev_source"]) == about["dev_sources"]
+    ends = (stored["dev_reference"] != 0).sum(axis=1) - 1
+    assert (stored["dev_reference"][np.arange(len(ends)), ends] == END_ID).all()
+
+
+def test_bucketed_batches_are_full_shifted_and_cover_every_example():
+    rng = np.random.default_rng(0)
+    n, width = 300, 20
+    source_lengths, target_lengths = rng.integers(1, width + 1, n), rng.integers(1, width + 1, n)
+    source = np.where(np.arange(width) < source_lengths[:, None], rng.integers(4, 9, (n, width)), 0)
+    target = np.where(np.arange(width) < target_lengths[:, None], rng.integers(4, 9, (n, width)), 0)
+    batches = arrays.BucketedBatches(source, target, batch_size=32, seed=1)
+    for i in range(len(batches)):
+        inputs, decoder_target, weights = batches[i]
+        batch_source, decoder_input = inputs["source"], inputs["decoder_input"]
+        assert len(batch_source) == len(decoder_target) == 32  # full batches only
+        bucket = decoder_input.shape[1]
+        assert bucket in (8, 12, 16, width + 1) and decoder_target.shape[1] == bucket
+        assert batch_source.shape[1] == min(bucket, width)
+        rows = batches.batches[i][1]
+        assert ((source_lengths[rows] <= bucket) & (target_lengths[rows] + 1 <= bucket)).all()
+        assert (batch_source == source[rows, :bucket]).all()
+        assert (decoder_input[:, 0] == START_ID).all()
+        assert (decoder_input[:, 1:] == np.where(decoder_target[:, :-1] == END_ID, 0, decoder_target[:, :-1])).all()
+        assert (decoder_target[np.arange(32), target_lengths[rows]] == END_ID).all()
+        assert ((decoder_target == END_ID).sum(axis=1) == 1).all()
+        assert (weights == (decoder_target != 0)).all()
+    covered = np.concatenate([rows for _, rows in batches.batches])
+    assert set(covered.tolist()) == set(range(n))  # every example is in some batch of the epoch
+    assert len(covered) - n < 32 * 4  # topping up repeats fewer than a batch per bucket
+    first = [batches[i][0]["source"].tolist() for i in range(len(batches))]
+    batches.on_epoch_end()
+    assert [batches[i][0]["source"].tolist() for i in range(len(batches))] != first  # reshuffled
+
+
+def test_time_limit_stops_after_the_first_epoch_when_time_is_up(tmp_path):
+    arrays.write({**TOY_RECIPE, "epochs": 50}, tmp_path)
+    state = arrays.train(tmp_path, minutes=1e-4, verbose=0)
+    assert state["epoch"] == 1
+    history = (tmp_path / "history.csv").read_text().splitlines()
+    assert len(history) == 2  # header and one epoch
+
+
+def test_a_killed_run_resumes_from_its_last_epoch(tmp_path):
+    arrays.write(dict(TOY_RECIPE), tmp_path)
+    assert arrays.train(tmp_path, epochs=2, verbose=0)["epoch"] == 2  # stopped early (as a kill would)
+    state = arrays.train(tmp_path, epochs=3, verbose=0)  # resumes: trains the 3rd epoch only
+    assert state["epoch"] == 3
+    assert len((tmp_path / "history.csv").read_text().splitlines()) == 1 + 3
+
+
+def test_plateau_schedule_validated_and_used():
+    check_plateau({"factor": 0.5, "patience": 2})
+    for bad in ({"factor": 1.0, "patience": 2}, {"factor": 0.5, "patience": 0}, {"factor": 0.5},
+                {"factor": 0.5, "patience": True}, "0.5"):
+        with pytest.raises(ValueError, match="Recipe key 'plateau'"):
+            load_recipe({**TOY_RECIPE, "plateau": bad})
+    callback = lr_callback({**TOY_RECIPE, "plateau": {"factor": 0.5, "patience": 2}})
+    assert isinstance(callback, keras.callbacks.ReduceLROnPlateau)
+    assert (callback.monitor, callback.factor, callback.patience) == ("dev_wer", 0.5, 2)
+    assert isinstance(lr_callback(TOY_RECIPE), keras.callbacks.LearningRateScheduler)
+
+
+def test_training_without_arrays_names_the_missing_step(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m zoo.arrays write"):
+        arrays.train(tmp_path)
+
+
+def test_model_code_and_the_array_trainer_import_without_tensorflow():
+    code = ("import sys, zoo, zoo.models, zoo.decoding, zoo.arrays; "
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tensorflow_text')); "
+            "assert not loaded, loaded")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

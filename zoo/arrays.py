@@ -1,0 +1,269 @@
+"""Training a recipe where TensorFlow is not installed, e.g. on a GPU through Keras' JAX backend.
+
+TensorFlow 2.21 needs CUDA 12; a machine with only CUDA 13 can still train our (backend-neutral)
+models with Keras on JAX, but not run the tf.data pipeline or the tf-text tokenizers. So the work
+splits in three:
+
+1. ``python -m zoo.arrays write RECIPE WORKDIR`` (with TensorFlow, any CPU): does what ``zoo train``
+   does before fitting (vocabularies, a distillation teacher's outputs, the initial weights of
+   ``init_from``) and writes the tokenized training pairs and dev split as padded id arrays
+   (``WORKDIR/arrays.npz``, with ``arrays.json`` and ``recipe.json``).
+2. ``KERAS_BACKEND=jax python -m zoo.arrays train WORKDIR`` (Keras and NumPy only, any backend): fits
+   the recipe's model on those arrays, bucketed by length, with the recipe's optimizer and schedule,
+   scores dev greedy word error rate after each epoch and keeps the best weights in
+   ``WORKDIR/checkpoints`` (``AtomicCheckpoint``); a killed run resumes (``AtomicBackupAndRestore``).
+3. ``zoo train RECIPE --workdir WORKDIR --epochs 0 --output DIR`` (with TensorFlow): evaluates those
+   best weights as ``zoo train`` evaluates its own and writes the pretrained folder.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+from zoo import models
+from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint
+from zoo.decoding import Greedy, compile_decoder, search
+from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.schedule import lr_callback
+from zoo.text.vocab import END_ID, START_ID
+
+log = logging.getLogger(__name__)
+
+BUCKET_WIDTHS = (8, 12, 16, 24)  # plus the longest allowed; a batch is padded to its bucket's width
+
+
+def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
+    """Step 1 (needs TensorFlow): the recipe's training pairs and dev split as id arrays in ``workdir``.
+
+    ``arrays.npz`` holds ``train_source`` (n, max_source_length) and ``train_target``
+    (n, max_target_length) right-padded ids (no <s> / </s>), ``dev_source`` (d, max_source_length)
+    and every dev reference ``dev_reference`` (r, max_target_length + 1, ending in </s>) with the
+    row of its source ``dev_reference_row`` (r,). Returns the path of ``arrays.npz``."""
+    import tensorflow as tf
+
+    from zoo import data
+    from zoo.data.pipeline import tokenize_pairs
+    from zoo.distill import teacher_pairs
+    from zoo.text.tokenizer import Tokenizer
+    from zoo.train import _vocabularies, load_initial_model, load_recipe
+
+    recipe = load_recipe(recipe)
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    init = load_initial_model(recipe) if "init_from" in recipe else None
+    train_pairs, distilled = teacher_pairs(recipe, workdir) if "distill" in recipe else (
+        data.load(recipe["dataset"], "train"), None)
+    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
+    source_tokenizer = Tokenizer(source_vocab, **recipe["source_tokenizer"])
+    target_tokenizer = Tokenizer(target_vocab, **recipe["target_tokenizer"])
+    source_width, target_width = recipe["max_source_length"], recipe["max_target_length"]
+    source, target, report = tokenize_pairs(train_pairs, source_tokenizer, target_tokenizer, source_width, target_width)
+
+    references = data.references(recipe["dataset"], "dev")
+    encoded = source_tokenizer.encode(tf.constant(list(references)))
+    fits = np.flatnonzero((encoded.row_lengths().numpy() <= source_width) & (encoded.row_lengths().numpy() > 0))
+    dev_sources = [list(references)[i] for i in fits]
+    rows = [row for row, s in enumerate(dev_sources) for _ in references[s]]
+    reference_ids = target_tokenizer.encode(tf.constant([t for s in dev_sources for t in references[s]]))
+    reference_ids = tf.concat([reference_ids, tf.fill([reference_ids.nrows(), 1], END_ID)], axis=1)
+    arrays = dict(
+        train_source=source.to_tensor(0, shape=[None, source_width]).numpy(),
+        train_target=target.to_tensor(0, shape=[None, target_width]).numpy(),
+        dev_source=tf.gather(encoded, fits).to_tensor(0, shape=[None, source_width]).numpy(),
+        # a reference longer than the model may emit can never match: cut, it still cannot match
+        dev_reference=reference_ids.to_tensor(0, shape=[None, target_width + 1]).numpy(),
+        dev_reference_row=np.asarray(rows, "int32"),
+    )
+    path = workdir / "arrays.npz"
+    np.savez_compressed(path, **{name: value.astype("int32") for name, value in arrays.items()})
+    if init is not None:
+        init.model.save_weights(str(workdir / "init.weights.h5"))
+    about = {"source_vocab_size": len(source_vocab), "target_vocab_size": len(target_vocab),
+             "train_examples": report.kept, "dropped_empty": report.empty, "dropped_too_long": report.too_long,
+             "dev_sources": len(dev_sources), "dev_sources_too_long": len(references) - len(dev_sources),
+             "init_from": recipe.get("init_from"), **({"distillation": distilled} if distilled else {})}
+    (workdir / "arrays.json").write_text(json.dumps(about, indent=2))
+    (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
+    log.info("wrote %s: %s", path, about)
+    return path
+
+
+class BucketedBatches(keras.utils.PyDataset):
+    """Teacher-forced batches ``({"source", "decoder_input"}, decoder_target, weights)`` from padded id
+    arrays, as ``zoo.data.pipeline`` makes them, grouped by length: each batch is padded to its
+    bucket's width (``BUCKET_WIDTHS`` and the longest), so a compiled train step sees only that many
+    shapes. Batches are full: a bucket's last one is topped up with other examples of the bucket
+    drawn at random. Every epoch reshuffles the buckets and the batch order (seeded)."""
+
+    def __init__(self, source, target, batch_size: int, seed: int = 0, widths=BUCKET_WIDTHS, **kwargs):
+        super().__init__(**kwargs)
+        source, target = np.asarray(source, "int32"), np.asarray(target, "int32")  # (n, S), (n, T)
+        n, target_width = target.shape
+        target_lengths = (target != 0).sum(axis=1)
+        self.source = source
+        self.decoder_input = np.concatenate([np.full((n, 1), START_ID, "int32"), target], axis=1)  # (n, T + 1)
+        self.decoder_target = np.concatenate([target, np.zeros((n, 1), "int32")], axis=1)  # (n, T + 1)
+        self.decoder_target[np.arange(n), target_lengths] = END_ID
+        lengths = np.maximum((source != 0).sum(axis=1), target_lengths + 1)
+        longest = max(source.shape[1], target_width + 1)
+        self.widths = sorted({w for w in widths if w < longest} | {longest})
+        bucket = np.searchsorted(self.widths, lengths, side="left")  # the first width >= the length
+        self.buckets = [np.flatnonzero(bucket == i) for i in range(len(self.widths))]
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+        self.batches = self._plan()
+
+    def _plan(self) -> list[tuple[int, np.ndarray]]:
+        batches = []
+        for width, members in zip(self.widths, self.buckets):
+            if len(members) == 0:
+                continue
+            members = self.rng.permutation(members)
+            short = -len(members) % self.batch_size
+            members = np.concatenate([members, self.rng.choice(members, short)])
+            batches += [(width, rows) for rows in members.reshape(-1, self.batch_size)]
+        batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        # On TensorFlow, Keras takes a PyDataset's tensor shapes from its first two batches: when they
+        # differ in width, the width is left unknown, so every bucket's batches are accepted.
+        other = next((i for i, (width, _) in enumerate(batches) if width != batches[0][0]), None)
+        if other is not None:
+            batches[1], batches[other] = batches[other], batches[1]
+        return batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        width, rows = self.batches[index]
+        decoder_target = self.decoder_target[rows, :width]  # (batch, width)
+        inputs = {"source": self.source[rows, :width], "decoder_input": self.decoder_input[rows, :width]}
+        return inputs, decoder_target, (decoder_target != 0).astype("float32")
+
+    def on_epoch_end(self):
+        self.batches = self._plan()
+
+
+class DevWordErrorRate(keras.callbacks.Callback):
+    """Greedy-decodes the dev sources after each epoch and logs ``dev_wer``: the percentage whose
+    output is not exactly one of their references (as ``zoo.metrics.sequence_scores`` counts it)."""
+
+    def __init__(self, model, sources, references, reference_rows, chunk: int = 2048):
+        super().__init__()
+        self.sources = np.asarray(sources, "int32")  # (d, S)
+        self.references = np.asarray(references, "int32")  # (r, T + 1), each ending in </s>
+        self.reference_rows = np.asarray(reference_rows)  # (r,)
+        self.chunk = chunk
+        max_length = self.references.shape[1]
+        self.decode = compile_decoder(lambda ids: search(model, ids, Greedy(), max_length=max_length).ids,
+                                      model.trainer.variables)
+
+    def word_error_rate(self) -> float:
+        outputs = []
+        for start in range(0, len(self.sources), self.chunk):
+            block = self.sources[start:start + self.chunk]
+            filler = np.repeat(block[:1], self.chunk - len(block), axis=0)  # one shape: one compilation
+            ids = np.asarray(self.decode(np.concatenate([block, filler])))[:len(block), 0]  # (chunk, T + 1)
+            outputs.append(ids)
+        outputs = np.concatenate(outputs)
+        ended = np.cumsum(outputs == END_ID, axis=1) - (outputs == END_ID) > 0  # after the first </s>
+        outputs = np.where(ended, 0, outputs)
+        matched = np.zeros(len(self.sources), bool)
+        same = (outputs[self.reference_rows] == self.references).all(axis=1)
+        np.logical_or.at(matched, self.reference_rows, same)
+        return 100.0 * (1.0 - matched.mean())
+
+    def on_epoch_end(self, epoch, logs=None):
+        wer = self.word_error_rate()
+        if logs is not None:
+            logs["dev_wer"] = wer
+        print(f" - dev_wer: {wer:.2f}", flush=True)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training after the epoch at which another epoch as long as the longest so far would pass
+    ``minutes`` since training began (the first epoch, which compiles, only counts when it is the
+    only one)."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+
+    def on_train_begin(self, logs=None):
+        self.began = self.epoch_began = time.monotonic()
+        self.durations = []  # seconds per epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_began = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.monotonic()
+        self.durations.append(now - self.epoch_began)
+        longest = max(self.durations[1:] or self.durations)
+        if now - self.began + longest > self.seconds:
+            log.info("time limit: stopping after epoch %d (%.0f s so far)", epoch + 1, now - self.began)
+            self.model.stop_training = True
+
+
+def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float | None = None,
+          verbose: int | str = 2) -> dict:
+    """Step 2 (Keras only): fits the recipe in ``workdir`` on its arrays for ``epochs`` in all (default:
+    the recipe's; a resumed run trains the missing ones), or until ``minutes`` run out. Returns the
+    checkpoint state: the epochs done and the best dev WER."""
+    workdir = pathlib.Path(workdir)
+    if not (workdir / "arrays.npz").is_file():
+        raise FileNotFoundError(f"{workdir / 'arrays.npz'} does not exist: run `python -m zoo.arrays write "
+                                f"RECIPE {workdir}` first (where TensorFlow is installed)")
+    recipe = json.loads((workdir / "recipe.json").read_text())
+    about = json.loads((workdir / "arrays.json").read_text())
+    arrays = np.load(workdir / "arrays.npz")
+    keras.utils.set_random_seed(recipe["seed"])
+    model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": about["source_vocab_size"],
+                                            "target_vocab_size": about["target_vocab_size"]},
+                         recipe.get("precision", "float32"))
+    if (workdir / "init.weights.h5").is_file():  # a resumed run's backup replaces these when fit begins
+        model.load_weights(str(workdir / "init.weights.h5"))
+    model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
+                          loss=masked_loss(), weighted_metrics=[masked_accuracy(), token_cross_entropy()])
+    batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"])
+    callbacks = [
+        DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"]),
+        AtomicCheckpoint(str(workdir / "checkpoints"), model, monitor="dev_wer", mode="min"),
+        AtomicBackupAndRestore(str(workdir / "backup")),
+        lr_callback(recipe),
+        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
+        *([TimeLimit(minutes)] if minutes else []),
+    ]
+    log.info("training %s on %s: %d parameters, %d batches of %d per epoch", recipe["name"], keras.backend.backend(),
+             model.count_params(), len(batches), recipe["batch_size"])
+    model.trainer.fit(batches, epochs=recipe["epochs"] if epochs is None else epochs, callbacks=callbacks,
+                      verbose=verbose)
+    return json.loads((workdir / "checkpoints" / "state.json").read_text())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m zoo.arrays", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    write_command = commands.add_parser("write", help="step 1 (TensorFlow): a recipe's data as id arrays")
+    write_command.add_argument("recipe")
+    write_command.add_argument("workdir")
+    train_command = commands.add_parser("train", help="step 2 (Keras, any backend): fit on the arrays")
+    train_command.add_argument("workdir")
+    train_command.add_argument("--epochs", type=int, help="total epochs (default: the recipe's)")
+    train_command.add_argument("--minutes", type=float, help="stop before this much time has passed")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.command == "write":
+        print(write(args.recipe, args.workdir))
+    else:
+        print(json.dumps(train(args.workdir, epochs=args.epochs, minutes=args.minutes)))
+
+
+if __name__ == "__main__":
+    main()
