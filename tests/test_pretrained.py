@@ -14,12 +14,12 @@ def g2p():
     return zoo.load("g2p-luong")
 
 
-QUALITY_BAR_MISSED = pytest.mark.xfail(
+WER_BAR_MISSED = pytest.mark.xfail(
     strict=True,
-    reason="issue #3: with stress digits scored, the shipped g2p-luong (45 epochs in three stages, then 6 and 4 more on "
-           "the outputs of ensembles of itself and the 3 other G2P models; 2 CPU cores) reaches test WER 33.1% / PER 8.8% "
-           "greedy, not 30% / 8% (it meets them on the benchmark's stress-free scoring, tested below); strict, so a "
-           "model that meets them turns this into a failure that asks for the marker to go",
+    reason="issue #3: with stress digits scored, the shipped g2p-luong (seven stages: five on 2 CPU cores, the last "
+           "three distilled from ensembles of G2P models, then a wider model trained from those outputs on a GPU) reaches "
+           "test WER 30.44% greedy, not 30% (its PER, 7.99%, meets the 8% bar; both are met stress-free, tested below); "
+           "strict, so a model that meets it turns this into a failure that asks for the marker to go",
 )
 
 
@@ -56,14 +56,17 @@ def test_metrics_file_records_greedy_and_beam_figures_on_the_whole_test_split():
     beam = recorded["beam"]
     assert beam["strategy"]["beam_size"] == 4 and beam["test"]["count"] == 6295
     # the beam's alpha is chosen on dev, where the beam must not lose to greedy; on test it is level
-    # with greedy for this distilled model (33.04 % against 33.06 %)
+    # with greedy for this distilled model (30.44 % both)
     assert beam["dev"]["wer"] <= recorded["dev"]["wer"] and beam["test"]["wer"] <= recorded["test"]["wer"]
 
 
-@QUALITY_BAR_MISSED
-def test_metrics_file_meets_the_quality_bar():
-    recorded = metrics()
-    assert recorded["test"]["wer"] <= 30.0 and recorded["test"]["per"] <= 8.0
+def test_metrics_file_meets_the_phoneme_error_bar():
+    assert metrics()["test"]["per"] <= 8.0
+
+
+@WER_BAR_MISSED
+def test_metrics_file_meets_the_word_error_bar():
+    assert metrics()["test"]["wer"] <= 30.0
 
 
 def test_metrics_file_meets_the_quality_bar_on_the_stress_free_benchmark_scoring():
@@ -74,9 +77,9 @@ def test_metrics_file_meets_the_quality_bar_on_the_stress_free_benchmark_scoring
     assert recorded["test"]["no_stress"]["per"] <= recorded["test"]["per"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue #5 evidence left open: beam 4 is 0.02 WER points better than greedy "
-                                       "on the shipped g2p-luong (33.04% vs 33.06%; 0.23 on dev), not 1 point; reranking its "
-                                       "candidates with the other G2P families gains 2.9 more (tested separately)")
+@pytest.mark.xfail(strict=True, reason="issue #5 evidence left open: beam 4 is level with greedy on the shipped "
+                                       "g2p-luong's test split (30.44% both; 0.11 better on dev), not 1 point better: a "
+                                       "model distilled from an ensemble's best outputs has little left for the beam to find")
 def test_beam_is_at_least_one_wer_point_better_than_greedy():
     recorded = metrics()
     assert recorded["beam"]["test"]["wer"] <= recorded["test"]["wer"] - 1.0
