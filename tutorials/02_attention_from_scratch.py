@@ -61,8 +61,9 @@ from zoo.data import dates
 from zoo.data.pipeline import make_dataset
 from zoo.metrics import masked_accuracy, masked_loss, sequence_scores, token_cross_entropy
 from zoo.predictor import Predictor
+from zoo.schedule import lr_schedule
 from zoo.text.tokenizer import Tokenizer
-from zoo.train import build_vocabulary, load_recipe, lr_schedule
+from zoo.train import build_vocabulary, load_recipe
 
 FAST = os.environ.get("ZOO_TUTORIAL_FAST") == "1"
 RESULTS = {"fast": FAST}  # values the test suite checks; written to $ZOO_TUTORIAL_RESULTS at the end
