@@ -50,26 +50,23 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
 
     from zoo import data
     from zoo.data.pipeline import tokenize_pairs
-    from zoo.distill import teacher_pairs
-    from zoo.text.tokenizer import Tokenizer
-    from zoo.train import _vocabularies, load_initial_model, load_recipe
+    from zoo.train import load_initial_model, load_recipe, training_data
 
     recipe = load_recipe(recipe)
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     init = load_initial_model(recipe) if "init_from" in recipe else None
-    train_pairs, distilled = teacher_pairs(recipe, workdir) if "distill" in recipe else (
-        data.load(recipe["dataset"], "train"), None)
-    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
-    source_tokenizer = Tokenizer(source_vocab, **recipe["source_tokenizer"])
-    target_tokenizer = Tokenizer(target_vocab, **recipe["target_tokenizer"])
+    train_pairs, distilled, source_tokenizer, target_tokenizer = training_data(recipe, workdir, init)
+    source_vocab, target_vocab = source_tokenizer.vocabulary, target_tokenizer.vocabulary
     source_width, target_width = recipe["max_source_length"], recipe["max_target_length"]
     source, target, report = tokenize_pairs(train_pairs, source_tokenizer, target_tokenizer, source_width, target_width)
 
     references = data.references(recipe["dataset"], "dev")
-    encoded = source_tokenizer.encode(tf.constant(list(references)))
-    fits = np.flatnonzero((encoded.row_lengths().numpy() <= source_width) & (encoded.row_lengths().numpy() > 0))
-    dev_sources = [list(references)[i] for i in fits]
+    sources = list(references)
+    encoded = source_tokenizer.encode(tf.constant(sources))
+    lengths = encoded.row_lengths().numpy()
+    fits = np.flatnonzero((lengths > 0) & (lengths <= source_width))
+    dev_sources = [sources[i] for i in fits]
     rows = [row for row, s in enumerate(dev_sources) for _ in references[s]]
     reference_ids = target_tokenizer.encode(tf.constant([t for s in dev_sources for t in references[s]]))
     reference_ids = tf.concat([reference_ids, tf.fill([reference_ids.nrows(), 1], END_ID)], axis=1)

@@ -149,6 +149,21 @@ def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -
     return vocabs
 
 
+def training_data(recipe: dict, workdir: pathlib.Path, init=None):
+    """What a run trains on -> (train pairs, the distillation summary or None, source tokenizer, target
+    tokenizer): the dataset's pairs, or with ``distill`` the teacher's outputs (``zoo.distill``), and
+    tokenizers over the run's vocabularies (``workdir``'s, ``init``'s, or built). ``train`` and
+    ``zoo.arrays.write`` share it."""
+    distilled = None
+    if "distill" in recipe:  # the teacher's outputs replace the training targets
+        train_pairs, distilled = teacher_pairs(recipe, workdir)
+    else:
+        train_pairs = data.load(recipe["dataset"], "train")
+    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
+    return (train_pairs, distilled, Tokenizer(source_vocab, **recipe["source_tokenizer"]),
+            Tokenizer(target_vocab, **recipe["target_tokenizer"]))
+
+
 def load_initial_model(recipe: dict):
     """The pretrained model named by the recipe's ``init_from`` (a name or folder), checked against the
     recipe: same family, tokenizers and model config except ``dropout`` (keys the recipe leaves out
@@ -233,15 +248,9 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     epochs = recipe["epochs"] if epochs is None else epochs
 
-    distilled = None
-    if "distill" in recipe:  # the teacher's outputs replace the training targets
-        train_pairs, distilled = teacher_pairs(recipe, workdir)
-    else:
-        train_pairs = data.load(recipe["dataset"], "train")
+    train_pairs, distilled, source_tokenizer, target_tokenizer = training_data(recipe, workdir, init)
+    source_vocab, target_vocab = source_tokenizer.vocabulary, target_tokenizer.vocabulary
     dev_pairs = data.load(recipe["dataset"], "dev")
-    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
-    source_tokenizer = Tokenizer(source_vocab, **recipe["source_tokenizer"])
-    target_tokenizer = Tokenizer(target_vocab, **recipe["target_tokenizer"])
     limits = dict(max_source_length=recipe["max_source_length"], max_target_length=recipe["max_target_length"])
     train_data = make_dataset(train_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
                               batch_multiple=multiple, **limits)
