@@ -136,6 +136,12 @@ def cmd_average(args) -> int:
     return _report_packaged(package_average(args.models, args.output, dataset=args.dataset))
 
 
+def cmd_compress(args) -> int:
+    from zoo.compression import package_compressed
+
+    return _report_packaged(package_compressed(args.name, args.output, weights_dtype=args.dtype))
+
+
 def _report_packaged(folder) -> int:
     """Prints the test figures of a folder ``zoo ensemble`` / ``zoo average`` just wrote, then its path."""
     with open(folder / "metrics.json") as f:
@@ -223,6 +229,12 @@ def parser() -> argparse.ArgumentParser:
     av.add_argument("--output", required=True, help="the folder to write, e.g. pretrained/g2p-luong (its name is the model's)")
     av.add_argument("--dataset", help="dataset to evaluate on (default: the first model's)")
     av.set_defaults(run=cmd_average)
+    co = sub.add_parser("compress", help="store a pretrained model's weights in float16 (half the size): "
+                                         "evaluate the rounded model again and write it as a pretrained folder")
+    co.add_argument("name", help="pretrained model name or folder (not an ensemble)")
+    co.add_argument("--output", required=True, help="the folder to write, e.g. pretrained/g2p-luong (may be the model's own)")
+    co.add_argument("--dtype", default="float16", help="the dtype to store the weights in (default: float16)")
+    co.set_defaults(run=cmd_compress)
     sub.add_parser("doctor", help="check the environment and the pretrained models").set_defaults(run=cmd_doctor)
     ex = sub.add_parser("export", help="SavedModel for TF Serving: DIR/NAME/VERSION (strings in, n-best out)")
     ex.add_argument("name", help="pretrained model name or folder")

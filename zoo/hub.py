@@ -125,10 +125,15 @@ def _writing_folder(folder: pathlib.Path):
             shutil.rmtree(tmp)
 
 
-def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_config: dict | None = None) -> pathlib.Path:
+def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_config: dict | None = None,
+         weights_dtype: str = "float32") -> pathlib.Path:
     """Writes a pretrained folder (built in a temp folder, then renamed into place). The config's
-    ``name`` is the folder's unless ``extra_config`` gives one."""
+    ``name`` is the folder's unless ``extra_config`` gives one. ``weights_dtype`` "float16" stores the
+    weights rounded to float16 (``zoo.compression``; round the model first, so ``metrics`` measure it)."""
+    from zoo.compression import check_weights_dtype, store_weights_as
+
     folder = pathlib.Path(folder)
+    check_weights_dtype(weights_dtype)
     with _writing_folder(folder) as tmp:
         config = {
             "name": folder.name,
@@ -139,9 +144,11 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
             "max_source_length": predictor.max_source_length,
             "max_target_length": predictor.max_target_length,
             **(extra_config or {}),
+            **({"weights_dtype": weights_dtype} if weights_dtype != "float32" else {}),
         }
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         predictor.model.save_weights(str(tmp / "model.weights.h5"))
+        store_weights_as(tmp / "model.weights.h5", weights_dtype)
         predictor.source_tokenizer.vocabulary.save(tmp / "source_vocab.txt")
         predictor.target_tokenizer.vocabulary.save(tmp / "target_vocab.txt")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

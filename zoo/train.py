@@ -20,6 +20,7 @@ import keras
 
 from zoo import data, models
 from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics, logdir_problem
+from zoo.compression import check_weights_dtype, round_weights
 from zoo.data.pipeline import make_dataset
 from zoo.distill import check_distill, teacher_pairs
 from zoo.evaluation import evaluate_recipe
@@ -37,7 +38,8 @@ RECIPE_KEYS = {
     "epochs": int, "learning_rate": float, "decay_from_epoch": int, "decay_rate": float,
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
-OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict}
+OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
+                        "weights_dtype": str}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
@@ -62,6 +64,8 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
         check_distill(recipe["distill"])
     if "plateau" in recipe:
         check_plateau(recipe["plateau"])
+    if "weights_dtype" in recipe:
+        check_weights_dtype(recipe["weights_dtype"], "Recipe key 'weights_dtype'")
     if recipe.get("precision", "float32") not in models.PRECISIONS:
         raise ValueError(f"Recipe key 'precision' must be one of {list(models.PRECISIONS)}, got {recipe['precision']!r}")
     return recipe
@@ -294,9 +298,12 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         model = models.build(recipe["family"], model.get_config())
         predictor = predictor_of(model)
     model.load_weights(str(checkpoints / "best.weights.h5"))
+    round_weights(model, recipe.get("weights_dtype", "float32"))  # evaluate what the folder will store
     metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
     if distilled is not None:
         metrics["distillation"] = distilled
+    if recipe.get("weights_dtype", "float32") != "float32":
+        metrics["weights_dtype"] = recipe["weights_dtype"]
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     if output is not None:
         from zoo import hub
@@ -305,7 +312,8 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         hub.save(predictor, output, metrics, model_card(recipe, metrics),
                  extra_config={"name": recipe["name"], "dataset": recipe["dataset"],
                                "recipe": f"recipes/{recipe['name']}.json",
-                               "beam": metrics["beam"]["strategy"]})
+                               "beam": metrics["beam"]["strategy"]},
+                 weights_dtype=recipe.get("weights_dtype", "float32"))
     return predictor, metrics
 
 

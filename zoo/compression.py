@@ -1,0 +1,122 @@
+"""Weights stored in float16: half the folder, the same model.
+
+A pretrained folder's ``model.weights.h5`` may hold its float32 weights rounded to float16
+(config ``"weights_dtype": "float16"``). Keras loads them into the model's float32 variables, so
+nothing else changes; rounding moves a weight by at most 2^-11 of its size, which for our models
+changes no greedy output we have measured (``g2p-luong``: dev and test WER / PER equal to the last
+digit shown). Every figure a float16 folder reports is measured on the rounded weights: ``zoo
+train`` with the recipe key ``"weights_dtype": "float16"`` rounds before its final evaluation, and
+``zoo compress NAME --output DIR`` (``package_compressed``) rounds a trained folder and evaluates it
+again, recording the float32 figures beside the new ones.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import numpy as np
+
+WEIGHTS_DTYPES = ("float32", "float16")
+
+
+def check_weights_dtype(weights_dtype, what: str = "weights_dtype") -> str:
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(f"{what} must be one of {list(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
+    return weights_dtype
+
+
+def round_weights(model, weights_dtype: str) -> None:
+    """Rounds a family's (``zoo.models``) float32 weights in place to what storing them in
+    ``weights_dtype`` keeps, so evaluating it measures the stored model. "float32": no change."""
+    check_weights_dtype(weights_dtype)
+    if weights_dtype == "float32":
+        return
+    model.trainer.set_weights([w.astype(weights_dtype).astype(w.dtype) if w.dtype == np.float32 else w
+                               for w in model.trainer.get_weights()])
+
+
+def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
+    """Rewrites a Keras ``.weights.h5`` file with every float32 array in ``weights_dtype`` (groups,
+    attributes and other arrays copied as they are). HDF5 does not give back the space of a replaced
+    array, so the file is written anew beside ``path`` and renamed over it."""
+    import h5py
+
+    check_weights_dtype(weights_dtype)
+    if weights_dtype == "float32":
+        return
+    path = pathlib.Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+
+    def copy(source, target) -> None:
+        target.attrs.update(dict(source.attrs))
+        for name, item in source.items():
+            if isinstance(item, h5py.Group):
+                copy(item, target.create_group(name))
+            else:
+                values = item[()]
+                if isinstance(values, np.ndarray) and values.dtype == np.float32:
+                    values = values.astype(weights_dtype)
+                target.create_dataset(name, data=values).attrs.update(dict(item.attrs))
+
+    try:
+        with h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
+            copy(source, target)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def package_compressed(name: str | os.PathLike, folder: str | os.PathLike, weights_dtype: str = "float16") -> pathlib.Path:
+    """A trained pretrained model (name or folder) -> a pretrained folder ``folder`` (may be the same
+    one) with its weights stored in ``weights_dtype``, evaluated again (greedy and beam search on dev
+    and test, as a recipe's final evaluation does). Its metrics.json keeps the original's records and
+    adds ``"uncompressed"``: the original's greedy and beam figures; its card is the original's with a
+    section saying how the folder was made and what the rounding changed."""
+    from zoo import hub
+    from zoo.evaluation import evaluate_recipe
+
+    check_weights_dtype(weights_dtype, "--dtype")
+    source, folder = hub.resolve(name), pathlib.Path(folder)
+    config = json.loads((source / "config.json").read_text())
+    if config.get("family") == "ensemble":
+        raise ValueError(f"{str(name)!r} is an ensemble, which has no weights of its own: compress its members")
+    predictor = hub.load(source)
+    before = json.loads((source / "metrics.json").read_text()) if (source / "metrics.json").is_file() else {}
+    card = (source / "README.md").read_text() if (source / "README.md").is_file() else f"# {folder.name}\n"
+    round_weights(predictor.model, weights_dtype)
+    dataset = config.get("dataset", "cmudict")
+    evaluated = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
+    metrics = {**before, **{k: v for k, v in evaluated.items() if k != "recipe"}, "weights_dtype": weights_dtype, "uncompressed": _figures(before)}
+    kept = {k: v for k, v in config.items() if k not in ("family", "model", "source_tokenizer", "target_tokenizer",
+                                                          "max_source_length", "max_target_length", "weights_dtype")}
+    hub.save(predictor, folder, metrics, card + _compressed_section(str(name), folder.name, weights_dtype, before, metrics),
+             extra_config={**kept, "name": folder.name, "beam": metrics["beam"]["strategy"]}, weights_dtype=weights_dtype)
+    return folder
+
+
+def _figures(metrics: dict) -> dict:
+    """Greedy dev/test and beam test WER / PER of a metrics.json (what it has of them)."""
+    figures = {split: {k: metrics[split][k] for k in ("wer", "per")} for split in ("dev", "test") if split in metrics}
+    if "test" in metrics.get("beam", {}):
+        figures["beam_test"] = {k: metrics["beam"]["test"][k] for k in ("wer", "per")}
+    return figures
+
+
+def _compressed_section(source: str, name: str, weights_dtype: str, before: dict, after: dict) -> str:
+    rows = "".join(
+        f"| {label} | {before_figures[key]['wer']:.2f} / {before_figures[key]['per']:.2f} "
+        f"| {after_figures[key]['wer']:.2f} / {after_figures[key]['per']:.2f} |\n"
+        for before_figures, after_figures in [(_figures(before), _figures(after))]
+        for key, label in (("dev", "dev, greedy"), ("test", "test, greedy"), ("beam_test", "test, beam"))
+        if key in before_figures and key in after_figures)
+    table = ("| split | WER / PER % (float32) | WER / PER % (stored) |\n|---|---|---|\n" + rows) if rows else ""
+    return f"""
+## Weights stored in {weights_dtype}
+`model.weights.h5` holds the weights rounded to {weights_dtype} (half the size of float32; Keras loads
+them into float32 variables), made by `zoo compress {source} --output pretrained/{name}`, which
+evaluated the rounded model again; metrics.json holds its figures, and the float32 ones under
+`uncompressed`.
+
+{table}"""
