@@ -39,14 +39,14 @@ def round_weights(model, weights_dtype: str) -> None:
 def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
     """Rewrites a Keras ``.weights.h5`` file with every float32 array in ``weights_dtype`` (groups,
     attributes and other arrays copied as they are). HDF5 does not give back the space of a replaced
-    array, so the file is written anew beside ``path`` and renamed over it."""
+    array, so the file is written anew (``zoo.io.atomic_path``) and renamed over ``path``."""
     import h5py
+
+    from zoo.io import atomic_path
 
     check_weights_dtype(weights_dtype)
     if weights_dtype == "float32":
         return
-    path = pathlib.Path(path)
-    tmp = path.with_name(path.name + ".tmp")
 
     def copy(source, target) -> None:
         target.attrs.update(dict(source.attrs))
@@ -59,13 +59,8 @@ def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
                     values = values.astype(weights_dtype)
                 target.create_dataset(name, data=values).attrs.update(dict(item.attrs))
 
-    try:
-        with h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
-            copy(source, target)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
+        copy(source, target)
 
 
 def package_compressed(name: str | os.PathLike, folder: str | os.PathLike, weights_dtype: str = "float16") -> pathlib.Path:
@@ -88,9 +83,9 @@ def package_compressed(name: str | os.PathLike, folder: str | os.PathLike, weigh
     round_weights(predictor.model, weights_dtype)
     dataset = config.get("dataset", "cmudict")
     evaluated = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
-    metrics = {**before, **{k: v for k, v in evaluated.items() if k != "recipe"}, "weights_dtype": weights_dtype, "uncompressed": _figures(before)}
-    kept = {k: v for k, v in config.items() if k not in ("family", "model", "source_tokenizer", "target_tokenizer",
-                                                          "max_source_length", "max_target_length", "weights_dtype")}
+    metrics = {**before, **{k: v for k, v in evaluated.items() if k != "recipe"},
+               "weights_dtype": weights_dtype, "uncompressed": _figures(before)}
+    kept = {k: v for k, v in config.items() if k != "weights_dtype"}  # save() writes weights_dtype itself
     hub.save(predictor, folder, metrics, card + _compressed_section(str(name), folder.name, weights_dtype, before, metrics),
              extra_config={**kept, "name": folder.name, "beam": metrics["beam"]["strategy"]}, weights_dtype=weights_dtype)
     return folder
@@ -105,10 +100,10 @@ def _figures(metrics: dict) -> dict:
 
 
 def _compressed_section(source: str, name: str, weights_dtype: str, before: dict, after: dict) -> str:
+    before_figures, after_figures = _figures(before), _figures(after)
     rows = "".join(
         f"| {label} | {before_figures[key]['wer']:.2f} / {before_figures[key]['per']:.2f} "
         f"| {after_figures[key]['wer']:.2f} / {after_figures[key]['per']:.2f} |\n"
-        for before_figures, after_figures in [(_figures(before), _figures(after))]
         for key, label in (("dev", "dev, greedy"), ("test", "test, greedy"), ("beam_test", "test, beam"))
         if key in before_figures and key in after_figures)
     table = ("| split | WER / PER % (float32) | WER / PER % (stored) |\n|---|---|---|\n" + rows) if rows else ""

@@ -298,12 +298,13 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         model = models.build(recipe["family"], model.get_config())
         predictor = predictor_of(model)
     model.load_weights(str(checkpoints / "best.weights.h5"))
-    round_weights(model, recipe.get("weights_dtype", "float32"))  # evaluate what the folder will store
+    weights_dtype = recipe.get("weights_dtype", "float32")
+    round_weights(model, weights_dtype)  # evaluate what the folder will store
     metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
     if distilled is not None:
         metrics["distillation"] = distilled
-    if recipe.get("weights_dtype", "float32") != "float32":
-        metrics["weights_dtype"] = recipe["weights_dtype"]
+    if weights_dtype != "float32":
+        metrics["weights_dtype"] = weights_dtype
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     if output is not None:
         from zoo import hub
@@ -313,7 +314,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
                  extra_config={"name": recipe["name"], "dataset": recipe["dataset"],
                                "recipe": f"recipes/{recipe['name']}.json",
                                "beam": metrics["beam"]["strategy"]},
-                 weights_dtype=recipe.get("weights_dtype", "float32"))
+                 weights_dtype=weights_dtype)
     return predictor, metrics
 
 
