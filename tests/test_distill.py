@@ -78,19 +78,36 @@ def test_a_student_from_scratch_numbers_tokens_as_the_dataset_does_so_it_ensembl
     assert pair.predict(["12345"]) == ["5 4 3 2 1"]
 
 
-def test_the_teachers_outputs_are_decoded_once_and_reused(distilled_run, monkeypatch):
+def test_the_teachers_outputs_are_decoded_once_and_reused(distilled_run, monkeypatch, tmp_path):
     _, metrics, recipe, workdir, _ = distilled_run
     before = (workdir / "run" / "teacher.tsv").read_text()
+    for name in ("teacher.tsv", "teacher.json"):
+        (tmp_path / name).write_text((workdir / "run" / name).read_text())
+    cached = [tuple(line.split("\t")) for line in before.splitlines()]
+    real_load, asked = distill._load_teacher, []
 
-    def no_teacher(*args, **kwargs):
-        raise AssertionError("the teacher was loaded again")
+    def counting_teacher(teacher):  # the real teacher, recording what it is asked to decode
+        loaded = real_load(teacher)
+        predict = loaded.predict
+        monkeypatch.setattr(loaded, "predict", lambda sources, **options: asked.extend(sources) or predict(sources, **options))
+        return loaded
 
-    monkeypatch.setattr(zoo.hub, "load", no_teacher)
-    pairs, summary = distill.teacher_pairs(recipe, workdir / "run")
-    assert summary == metrics["distillation"] and "\t".join(pairs[0]) == before.splitlines()[0]
-    changed = {**recipe, "distill": {**recipe["distill"], "max_extra_sources": 10}}
-    with pytest.raises(AssertionError, match="loaded again"):  # another config decodes afresh
-        distill.teacher_pairs(changed, workdir / "run")
+    monkeypatch.setattr(distill, "_load_teacher", counting_teacher)
+    pairs, summary = distill.teacher_pairs(recipe, tmp_path)
+    assert (pairs, summary, asked) == (cached, metrics["distillation"], [])  # the same config: read back
+
+    fewer = {**recipe, "distill": {**recipe["distill"], "max_extra_sources": 10}}
+    n_train = metrics["distillation"]["train_sources"]
+    pairs, summary = distill.teacher_pairs(fewer, tmp_path)
+    assert pairs == cached[:n_train + 10] and summary["extra_sources"] == 10 and asked == []  # nothing decoded
+    pairs, summary = distill.teacher_pairs(recipe, tmp_path)  # back to 1,000: only the 990 dropped are decoded
+    assert asked == [s for s, _ in cached[n_train + 10:]] and (pairs, summary) == (cached, metrics["distillation"])
+
+    asked.clear()
+    beam = {**recipe, "distill": {**recipe["distill"], "beam_size": 2, "alpha": 0.0}}
+    pairs, summary = distill.teacher_pairs(beam, tmp_path)  # another decoding: everything afresh
+    assert asked == [s for s, _ in cached] and summary["beam_size"] == 2
+    assert json.loads((tmp_path / "teacher.json").read_text())["made_by"]["beam_size"] == 2
     assert (workdir / "run" / "teacher.tsv").read_text() == before
 
 
@@ -149,3 +166,24 @@ def test_bad_teachers_and_source_files_are_clear_errors(toy_run, tmp_path):
     with pytest.raises(ValueError, match="latin1.txt' is not UTF-8 text"):
         distill.read_sources(tmp_path / "latin1.txt")
     assert not (tmp_path / "a" / "teacher.tsv").exists()
+
+
+def test_the_committed_web2_transfer_set_matches_its_record_and_holds_no_cmudict_word():
+    """recipes/transfer/web2-words.txt.gz: the checksum its README records, only lowercase a-z words
+    of 2-32 letters, no repeats, and no word of any CMUdict split (dev and test must not leak)."""
+    import hashlib
+    import pathlib
+    import re
+
+    folder = pathlib.Path(__file__).resolve().parent.parent / "recipes" / "transfer"
+    snapshot = folder / "web2-words.txt.gz"
+    recorded = re.search(r"`web2-words\.txt\.gz`.*`([0-9a-f]{64})`", (folder / "README.md").read_text())
+    assert recorded and hashlib.sha256(snapshot.read_bytes()).hexdigest() == recorded.group(1)
+    words = distill.read_sources(snapshot)
+    assert len(words) == len(set(words)) == 198_825
+    assert all(re.fullmatch(r"[a-z]{2,32}", w) for w in words)
+    dictionary = set().union(*(data.references("cmudict", split) for split in data.splits("cmudict")))
+    assert not dictionary.intersection(words)
+    train, extra = distill.distillation_sources("cmudict", {"teacher": "t", "extra_sources": str(snapshot),
+                                                            "max_extra_sources": 1000})
+    assert extra == words[:1000] and len(train) == 113_362

@@ -8,8 +8,10 @@ student learns those outputs. Dev selection and the final evaluation stay on the
 references. Extra sources that are sources of the dataset are skipped (the train ones are already
 there; the dev and test ones would leak the evaluation). The teacher's outputs are written once to
 ``workdir/teacher.tsv`` (atomically) beside ``teacher.json``, which says what made them, so a resumed
-run reuses them instead of decoding again. Sources longer than the teacher accepts are left out
-(counted in the summary), as the training pipeline leaves out what the student does not accept.
+run reuses them instead of decoding again, and a run whose extra sources changed but whose teacher,
+beam and length penalty did not decodes only the sources the file lacks. Sources longer than the
+teacher accepts are left out (counted in the summary), as the training pipeline leaves out what the
+student does not accept.
 """
 from __future__ import annotations
 
@@ -95,7 +97,8 @@ def distillation_sources(dataset: str, config: dict) -> tuple[list[str], list[st
 def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[str, str]], dict]:
     """The student's training pairs (source, teacher's output) and a summary for the metrics: teacher,
     counts, and how often the teacher's output on a train source is one of its references. Decodes
-    once; later calls with the same ``distill`` config read ``workdir/teacher.tsv`` back."""
+    once; later calls with the same ``distill`` config read ``workdir/teacher.tsv`` back, and calls
+    that change only ``extra_sources`` / ``max_extra_sources`` reuse the outputs it holds."""
     from zoo import hub
 
     config = check_distill(recipe["distill"])
@@ -106,21 +109,29 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     if stored.get("made_by") == made_by:
         return [tuple(line.split("\t")) for line in cache.read_text(encoding="utf-8").splitlines()], stored["summary"]
 
+    decoded = {}  # source -> the teacher's output
+    if stored and _decoding(stored["made_by"]) == _decoding(made_by):
+        decoded = dict(line.split("\t") for line in cache.read_text(encoding="utf-8").splitlines())
     train, extra = distillation_sources(recipe["dataset"], config)
-    teacher = _load_teacher(config["teacher"])
+    missing = [s for s in train + extra if s not in decoded]
+    log.info("teacher %s: %d outputs reused from %s, %d sources to decode",
+             config["teacher"], len(train) + len(extra) - len(missing), cache, len(missing))
+    teacher = _load_teacher(config["teacher"]) if missing else None  # a bad name fails here, clearly
     alpha = config.get("alpha", 0.6 if isinstance(config["teacher"], list) else hub.beam_alpha(config["teacher"]))
     options = {"beam_size": config["beam_size"], "alpha": alpha} if config["beam_size"] > 1 else {}
-    lengths = teacher.source_tokenizer.tokenize(tf.constant(train + extra)).row_lengths().numpy()
-    sources = [s for s, n in zip(train + extra, lengths) if n <= teacher.max_source_length]  # longer: an error
-    outputs, start = [], time.perf_counter()
-    for first in range(0, len(sources), CHUNK):
-        outputs += teacher.predict(sources[first:first + CHUNK], **options)
-        log.info("teacher %s: %d / %d sources decoded (%.0f s)", teacher.name, len(outputs), len(sources),
-                 time.perf_counter() - start)
+    if teacher is not None:
+        lengths = teacher.source_tokenizer.tokenize(tf.constant(missing)).row_lengths().numpy()
+        fitting = [s for s, n in zip(missing, lengths) if n <= teacher.max_source_length]  # longer: an error
+        start = time.perf_counter()
+        for first in range(0, len(fitting), CHUNK):
+            chunk = fitting[first:first + CHUNK]
+            decoded.update(zip(chunk, teacher.predict(chunk, **options)))
+            log.info("teacher %s: %d / %d sources decoded (%.0f s)", teacher.name, first + len(chunk), len(fitting),
+                     time.perf_counter() - start)
+    sources = [s for s in train + extra if s in decoded]  # the ones the teacher accepts
     references = data.references(recipe["dataset"], "train")  # keyed by the train sources, in order
-    decoded = dict(zip(sources, outputs))
     agreement = 100.0 * sum(decoded.get(s) in references[s] for s in train) / max(len(train), 1)
-    pairs = [(s, output) for s, output in zip(sources, outputs) if output]  # an empty output teaches nothing
+    pairs = [(s, decoded[s]) for s in sources if decoded[s]]  # an empty output teaches nothing
     summary = {"teacher": config["teacher"], "beam_size": config["beam_size"], **({"alpha": alpha} if options else {}),
                "train_sources": len(train), "extra_sources": len(extra),
                "too_long_for_teacher": len(train) + len(extra) - len(sources), "pairs": len(pairs),
@@ -128,8 +139,13 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     workdir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(cache, "".join(f"{s}\t{t}\n" for s, t in pairs))
     atomic_write_text(about, json.dumps({"made_by": made_by, "summary": summary}, indent=2))
-    log.info("teacher %s: %s", teacher.name, summary)
+    log.info("teacher %s: %s", config["teacher"], summary)
     return pairs, summary
+
+
+def _decoding(made_by: dict) -> dict:
+    """What decides each output (dataset, teacher, beam, alpha): ``made_by`` without the source list."""
+    return {k: v for k, v in made_by.items() if k not in ("extra_sources", "max_extra_sources")}
 
 
 def _load_teacher(teacher):
