@@ -194,10 +194,13 @@ def test_bad_recipe_is_a_clear_error(tmp_path):
             load_recipe({**TOY_RECIPE, "restarts": [bad]})
 
 
-def test_every_shipped_recipe_is_valid_and_named_after_its_file():
+def test_every_shipped_recipe_is_valid_named_after_its_file_and_its_transfer_set_committed():
     from zoo.train import RECIPES_DIR
 
     paths = sorted(RECIPES_DIR.glob("*.json"))
     assert len(paths) >= 4
     for path in paths:
-        assert load_recipe(path)["name"] == path.stem, path
+        recipe = load_recipe(path)
+        assert recipe["name"] == path.stem, path
+        extra = recipe.get("distill", {}).get("extra_sources")  # a transfer set is committed, not downloaded
+        assert extra is None or (RECIPES_DIR.parent / extra).is_file(), (path, extra)
