@@ -1,12 +1,15 @@
 """Sequence-level knowledge distillation: a recipe's ``distill`` key trains on a teacher's outputs."""
 import gzip
 import json
+import pathlib
+import re
 
 import pytest
 
 import zoo
 from zoo import data, distill
 from zoo.data import toy
+from zoo.io import sha256_of
 from zoo.train import load_recipe, train
 
 from conftest import TOY_RECIPE
@@ -171,19 +174,14 @@ def test_bad_teachers_and_source_files_are_clear_errors(toy_run, tmp_path):
 def test_the_committed_web2_transfer_set_matches_its_record_and_holds_no_cmudict_word():
     """recipes/transfer/web2-words.txt.gz: the checksum its README records, only lowercase a-z words
     of 2-32 letters, no repeats, and no word of any CMUdict split (dev and test must not leak)."""
-    import hashlib
-    import pathlib
-    import re
-
     folder = pathlib.Path(__file__).resolve().parent.parent / "recipes" / "transfer"
     snapshot = folder / "web2-words.txt.gz"
     recorded = re.search(r"`web2-words\.txt\.gz`.*`([0-9a-f]{64})`", (folder / "README.md").read_text())
-    assert recorded and hashlib.sha256(snapshot.read_bytes()).hexdigest() == recorded.group(1)
+    assert recorded and sha256_of(snapshot) == recorded.group(1)
     words = distill.read_sources(snapshot)
     assert len(words) == len(set(words)) == 198_825
     assert all(re.fullmatch(r"[a-z]{2,32}", w) for w in words)
-    dictionary = set().union(*(data.references("cmudict", split) for split in data.splits("cmudict")))
-    assert not dictionary.intersection(words)
+    assert not data.sources("cmudict").intersection(words)
     train, extra = distill.distillation_sources("cmudict", {"teacher": "t", "extra_sources": str(snapshot),
                                                             "max_extra_sources": 1000})
     assert extra == words[:1000] and len(train) == 113_362

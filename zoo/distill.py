@@ -83,7 +83,7 @@ def distillation_sources(dataset: str, config: dict) -> tuple[list[str], list[st
     train = list(data.references(dataset, "train"))
     if "extra_sources" not in config:
         return train, []
-    taken = set(train).union(*(data.references(dataset, split) for split in data.splits(dataset) if split != "train"))
+    taken = data.sources(dataset)
     extra = []
     for source in read_sources(config["extra_sources"]):
         if source not in taken:
@@ -107,11 +107,11 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     cache, about = workdir / "teacher.tsv", workdir / "teacher.json"
     stored = json.loads(about.read_text()) if cache.is_file() and about.is_file() else {}
     if stored.get("made_by") == made_by:
-        return [tuple(line.split("\t")) for line in cache.read_text(encoding="utf-8").splitlines()], stored["summary"]
+        return list(_read_outputs(cache).items()), stored["summary"]
 
     decoded = {}  # source -> the teacher's output
     if stored and _decoding(stored["made_by"]) == _decoding(made_by):
-        decoded = dict(line.split("\t") for line in cache.read_text(encoding="utf-8").splitlines())
+        decoded = _read_outputs(cache)
     train, extra = distillation_sources(recipe["dataset"], config)
     missing = [s for s in train + extra if s not in decoded]
     log.info("teacher %s: %d outputs reused from %s, %d sources to decode",
@@ -141,6 +141,11 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     atomic_write_text(about, json.dumps({"made_by": made_by, "summary": summary}, indent=2))
     log.info("teacher %s: %s", config["teacher"], summary)
     return pairs, summary
+
+
+def _read_outputs(cache: pathlib.Path) -> dict[str, str]:
+    """``teacher.tsv`` -> {source: the teacher's output}, in file order."""
+    return dict(line.split("\t") for line in cache.read_text(encoding="utf-8").splitlines())
 
 
 def _decoding(made_by: dict) -> dict:

@@ -21,7 +21,7 @@ import random
 
 from english_words import get_english_words_set
 
-from zoo.data import cmudict
+from zoo import data
 from zoo.io import atomic_path, sha256_of
 
 OUTPUT = pathlib.Path(__file__).with_name("web2-words.txt.gz")
@@ -30,7 +30,7 @@ SEED = 1234
 
 def transfer_words() -> list[str]:
     """web2's lowercased letters-only words of 2-32 letters that are no CMUdict word, shuffled."""
-    dictionary = set().union(*(cmudict.references(split) for split in cmudict.SPLITS))
+    dictionary = data.sources("cmudict")
     words = sorted(w for w in get_english_words_set(["web2"], alpha=True, lower=True)
                    if 2 <= len(w) <= 32 and w.isascii() and w.isalpha() and w not in dictionary)
     random.Random(SEED).shuffle(words)

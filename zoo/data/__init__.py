@@ -43,6 +43,11 @@ def references(dataset: str, split: str) -> dict[str, list[str]]:
     return refs
 
 
+def sources(dataset: str) -> set[str]:
+    """Every source of every split of a dataset: what a transfer set must not hold."""
+    return set().union(*(references(dataset, split) for split in splits(dataset)))
+
+
 def load(dataset: str, split: str) -> list[tuple[str, str]]:
     """(source, target) pairs of one split; a source with several targets appears once per target."""
     return [(s, t) for s, targets in references(dataset, split).items() for t in targets]
