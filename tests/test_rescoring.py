@@ -21,6 +21,21 @@ def test_score_equals_the_decoders_scores_for_its_outputs(toy_run):
                                [h.score for hypotheses in results for h in hypotheses], atol=1e-4)
 
 
+def test_texts_of_mixed_lengths_come_back_in_their_order_whatever_the_batch_size(toy_run):
+    """decode and score batch texts of like lengths together (shortest first): every result still
+    belongs to its own text, equal to what that text alone gives."""
+    predictor = toy_run[0]
+    texts = ["0926685", "31", "115", "4493", "80213", "31", "6620"]
+    alone = [predictor.decode([text])[0][0] for text in texts]
+    for batch_size in (1, 2, 3, 256):
+        together = [hypotheses[0] for hypotheses in predictor.decode(texts, batch_size=batch_size)]
+        assert [h.source_tokens for h in together] == [list(text) for text in texts]
+        assert [h.text for h in together] == [h.text for h in alone]
+        np.testing.assert_allclose([h.score for h in together], [h.score for h in alone], atol=1e-5)
+        np.testing.assert_allclose(predictor.score(texts, [h.text for h in alone], batch_size=batch_size),
+                                   [h.score for h in alone], atol=1e-4)
+
+
 def test_score_prefers_the_right_output_and_counts_unknown_tokens(toy_run):
     predictor = toy_run[0]  # the toy reverses digit strings
     right, wrong, unknown, empty = predictor.score(["4493"] * 4, ["3 9 4 4", "4 4 9 3", "3 9 4 x", ""])

@@ -46,6 +46,19 @@ def check_rerank_beam(beam_size) -> None:
         raise ValueError(f"beam_size must be >= 2 to rerank (a 1-best list has no other candidate), got {beam_size!r}")
 
 
+def length_sorted_batches(source_ids: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """(n, src_len) right-padded ids -> row indices in batches of ``batch_size``, shortest sources first,
+    so that a batch's sources (and, mostly, its outputs) have like lengths: little padding to encode and
+    attend over, and a decode loop that stops as soon as its batch's longest output ends."""
+    order = np.argsort((source_ids != 0).sum(axis=1), kind="stable")  # (n,)
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def trim_padding(batch: np.ndarray) -> np.ndarray:
+    """(batch, src_len) right-padded ids -> the same without the padding columns every row shares."""
+    return batch[:, : max(1, int((batch != 0).sum(axis=1).max()))]
+
+
 class Predictor:
     """Predicts with a seq2seq family.
 
@@ -112,15 +125,14 @@ class Predictor:
         decode_ids = self.decoder(strategy)
         source_ids, source_tokens = self.encode_texts(texts)
         vocabulary = self.target_tokenizer.vocabulary
-        out: list[list[Hypothesis]] = []
-        for start in range(0, len(source_ids), batch_size):
-            batch = source_ids[start:start + batch_size]
-            batch = batch[:, : max(1, int((batch != 0).sum(axis=1).max()))]  # trim shared padding
+        out: list[list[Hypothesis]] = [[] for _ in source_ids]
+        for rows in length_sorted_batches(source_ids, batch_size):
+            batch = trim_padding(source_ids[rows])
             result = decode_ids(batch)
             ids, lengths = np.asarray(result.ids), np.asarray(result.lengths)
             scores, attention = np.asarray(result.scores), np.asarray(result.attention)
-            for row in range(len(batch)):
-                src = source_tokens[start + row]
+            for row, text_index in enumerate(rows):
+                src = source_tokens[text_index]
                 hypotheses = []
                 for rank in range(ids.shape[1]):
                     tokens = vocabulary.tokens_of(ids[row, rank])
@@ -130,7 +142,7 @@ class Predictor:
                         score=float(scores[row, rank]), source_tokens=src,
                         attention=attention[row, rank, :steps, : len(src)],
                     ))
-                out.append(hypotheses)
+                out[text_index] = hypotheses
         return out
 
     def score(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 256) -> np.ndarray:
@@ -150,20 +162,19 @@ class Predictor:
         source_ids, _ = self.encode_texts(sources)
         if len(source_ids) != len(targets):
             raise ValueError(f"sources and targets differ in length: {len(source_ids)} and {len(targets)}")
-        totals = []
-        for start in range(0, len(targets), batch_size):
-            source = source_ids[start:start + batch_size]
-            source = source[:, : max(1, int((source != 0).sum(axis=1).max()))]  # trim shared padding
-            target = self.target_tokenizer.encode(tf.constant(targets[start:start + batch_size]))
-            rows = [target.nrows(), 1]
-            decoder_input = tf.concat([tf.fill(rows, START_ID), target], axis=1).to_tensor(0).numpy()
-            decoder_target = tf.concat([target, tf.fill(rows, END_ID)], axis=1).to_tensor(0).numpy()
+        totals = np.zeros((len(targets),), "float32")
+        for rows in length_sorted_batches(source_ids, batch_size):
+            source = trim_padding(source_ids[rows])
+            target = self.target_tokenizer.encode(tf.constant([targets[i] for i in rows]))
+            column = [target.nrows(), 1]
+            decoder_input = tf.concat([tf.fill(column, START_ID), target], axis=1).to_tensor(0).numpy()
+            decoder_target = tf.concat([target, tf.fill(column, END_ID)], axis=1).to_tensor(0).numpy()
             logits = np.array(self.model.trainer({"source": source, "decoder_input": decoder_input}, training=False))
             logits[..., [PAD_ID, START_ID]] = -1e9  # never emitted, as in decoding
             log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))  # (batch, tgt_len, vocab)
             picked = np.take_along_axis(log_probs, decoder_target[..., None], axis=-1)[..., 0]
-            totals.append((picked * (decoder_target != 0)).sum(axis=1))  # (batch,)
-        return np.concatenate(totals) if totals else np.zeros((0,), "float32")
+            totals[rows] = (picked * (decoder_target != 0)).sum(axis=1)  # (batch,)
+        return totals
 
     def rescore_beam(self, texts: Sequence[str], rescorers: Sequence["Predictor"], beam_size: int = 4,
                      alpha: float = 0.6, coverage_penalty: float = 0.0,
