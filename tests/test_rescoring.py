@@ -36,6 +36,15 @@ def test_texts_of_mixed_lengths_come_back_in_their_order_whatever_the_batch_size
                                    [h.score for h in alone], atol=1e-4)
 
 
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, "8", True])
+def test_a_bad_batch_size_is_a_clear_error(toy_run, batch_size):
+    predictor = toy_run[0]
+    for call in (lambda: predictor.predict(["115"], batch_size=batch_size),
+                 lambda: predictor.score(["115"], ["5 1 1"], batch_size=batch_size)):
+        with pytest.raises(ValueError, match=f"batch_size must be a positive integer, got {batch_size!r}"):
+            call()
+
+
 def test_score_prefers_the_right_output_and_counts_unknown_tokens(toy_run):
     predictor = toy_run[0]  # the toy reverses digit strings
     right, wrong, unknown, empty = predictor.score(["4493"] * 4, ["3 9 4 4", "4 4 9 3", "3 9 4 x", ""])

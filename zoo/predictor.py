@@ -50,6 +50,8 @@ def length_sorted_batches(source_ids: np.ndarray, batch_size: int) -> list[np.nd
     """(n, src_len) right-padded ids -> row indices in batches of ``batch_size``, shortest sources first,
     so that a batch's sources (and, mostly, its outputs) have like lengths: little padding to encode and
     attend over, and a decode loop that stops as soon as its batch's longest output ends."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     order = np.argsort((source_ids != 0).sum(axis=1), kind="stable")  # (n,)
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
 
