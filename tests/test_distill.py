@@ -114,6 +114,31 @@ def test_the_teachers_outputs_are_decoded_once_and_reused(distilled_run, monkeyp
     assert (workdir / "run" / "teacher.tsv").read_text() == before
 
 
+@pytest.mark.parametrize("damage, message", [
+    (("teacher.json", '{"made_by": '), r"teacher.json: not valid JSON \(Expecting value"),
+    (("teacher.json", '[]'), r"teacher.json: lacks made_by, summary\['teacher'\], summary\['beam_size'\]"),
+    (("teacher.json", None), r"teacher.json: lacks summary\['beam_size'\], which zoo writes there"),
+    (("teacher.tsv", "123\t3 2 1\n45 5 4\n"), r"teacher.tsv:2: expected 'source<TAB>output', got '45 5 4'"),
+    (("teacher.tsv", b"caf\xe9\t1\n"), r"teacher.tsv: not UTF-8 text"),
+])
+def test_damaged_cached_teacher_outputs_are_a_clear_error_and_left_in_place(distilled_run, tmp_path, damage, message):
+    """A workdir's teacher.tsv / teacher.json (zoo's, or hand-made targets) that cannot be read is named,
+    with what is wrong, before anything is decoded or overwritten."""
+    recipe, workdir = distilled_run[2], distilled_run[3]
+    for name in ("teacher.tsv", "teacher.json"):
+        (tmp_path / name).write_bytes((workdir / "run" / name).read_bytes())
+    name, content = damage
+    if content is None:  # a summary without the beam it was decoded with
+        about = json.loads((tmp_path / name).read_text())
+        del about["summary"]["beam_size"]
+        content = json.dumps(about)
+    (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    written = {n: (tmp_path / n).read_bytes() for n in ("teacher.tsv", "teacher.json")}
+    with pytest.raises(ValueError, match=message):
+        distill.teacher_pairs(recipe, tmp_path)
+    assert {n: (tmp_path / n).read_bytes() for n in written} == written
+
+
 def test_a_list_of_teachers_is_their_ensemble_decoding_with_the_recipes_beam(toy_run, tmp_path):
     teacher, _, workdir = toy_run
     folder = str(workdir / "pretrained")

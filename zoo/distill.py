@@ -9,7 +9,8 @@ references. Extra sources that are sources of the dataset are skipped (the train
 there; the dev and test ones would leak the evaluation). The teacher's outputs are written once to
 ``workdir/teacher.tsv`` (atomically) beside ``teacher.json``, which says what made them, so a resumed
 run reuses them instead of decoding again, and a run whose extra sources changed but whose teacher,
-beam and length penalty did not decodes only the sources the file lacks. Sources longer than the
+beam and length penalty did not decodes only the sources the file lacks; a pair of files it cannot read (bad JSON, keys missing, a line
+that is not ``source<TAB>output``) is a clear error naming the file, and is never overwritten. Sources longer than the
 teacher accepts are left out (counted in the summary), as the training pipeline leaves out what the
 student does not accept.
 """
@@ -105,7 +106,7 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     workdir = pathlib.Path(workdir)
     made_by = {"dataset": recipe["dataset"], **config}
     cache, about = workdir / "teacher.tsv", workdir / "teacher.json"
-    stored = json.loads(about.read_text()) if cache.is_file() and about.is_file() else {}
+    stored = _read_about(about) if cache.is_file() and about.is_file() else {}
     if stored.get("made_by") == made_by:
         return list(_read_outputs(cache).items()), stored["summary"]
 
@@ -143,9 +144,42 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     return pairs, summary
 
 
+SUMMARY_KEYS = ("teacher", "beam_size", "train_sources", "extra_sources", "pairs", "train_agreement")
+
+
+def _read_about(about: pathlib.Path) -> dict:
+    """``teacher.json`` -> {"made_by": ..., "summary": ...}; one that zoo did not write (bad JSON, keys
+    missing) is a clear error naming the file, not a stale cache to overwrite: its outputs may be the
+    only copy of hours of decoding."""
+    try:
+        stored = json.loads(about.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{about}: not valid JSON ({error}); delete it and teacher.tsv to decode again") from None
+    stored = stored if isinstance(stored, dict) else {}
+    summary = stored.get("summary") if isinstance(stored.get("summary"), dict) else {}
+    needed = SUMMARY_KEYS + (("alpha",) if summary.get("beam_size", 1) != 1 else ())
+    missing = ([] if isinstance(stored.get("made_by"), dict) else ["made_by"]) + [
+        f"summary[{key!r}]" for key in needed if key not in summary]
+    if missing:
+        raise ValueError(f"{about}: lacks {', '.join(missing)}, which zoo writes there beside teacher.tsv; "
+                         "fix it or delete both files to decode again")
+    return stored
+
+
 def _read_outputs(cache: pathlib.Path) -> dict[str, str]:
-    """``teacher.tsv`` -> {source: the teacher's output}, in file order."""
-    return dict(line.split("\t") for line in cache.read_text(encoding="utf-8").splitlines())
+    """``teacher.tsv`` -> {source: the teacher's output}, in file order; a line that is not
+    ``source<TAB>output`` is a clear error naming the file and line."""
+    try:
+        lines = cache.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"{cache}: not UTF-8 text") from None
+    outputs = {}
+    for number, line in enumerate(lines, 1):
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise ValueError(f"{cache}:{number}: expected 'source<TAB>output', got {line!r}")
+        outputs[fields[0]] = fields[1]
+    return outputs
 
 
 def _decoding(made_by: dict) -> dict:
