@@ -1,18 +1,18 @@
 """Sequence-level knowledge distillation (Kim & Rush, 2016): a student trains on its teacher's outputs.
 
-A recipe's optional ``distill`` key, e.g. ``{"teacher": "g2p-ensemble", "beam_size": 4}``, replaces
-the training targets: the teacher (a pretrained model or ensemble, by name or folder, or a list of
-them: their equal-weight ensemble, ``zoo.hub.ensemble``) decodes every training source, and as many extra
-sources (one per line, plain or gzip text: unlabelled inputs, the "transfer set") as asked, and the
-student learns those outputs. Dev selection and the final evaluation stay on the dataset's own
-references. Extra sources that are sources of the dataset are skipped (the train ones are already
-there; the dev and test ones would leak the evaluation). The teacher's outputs are written once to
-``workdir/teacher.tsv`` (atomically) beside ``teacher.json``, which says what made them, so a resumed
-run reuses them instead of decoding again, and a run whose extra sources changed but whose teacher,
-beam and length penalty did not decodes only the sources the file lacks; a pair of files it cannot read (bad JSON, keys missing, a line
-that is not ``source<TAB>output``) is a clear error naming the file, and is never overwritten. Sources longer than the
-teacher accepts are left out (counted in the summary), as the training pipeline leaves out what the
-student does not accept.
+A recipe's optional ``distill`` key, e.g. ``{"teacher": "g2p-ensemble", "beam_size": 4}``, replaces the
+training targets: the teacher (a pretrained model or ensemble, by name or folder, or a list of them: their
+equal-weight ensemble, ``zoo.hub.ensemble``) decodes every training source, and as many extra sources (one
+per line, plain or gzip text: unlabelled inputs, the "transfer set") as asked, and the student learns those
+outputs. Dev selection and the final evaluation stay on the dataset's own references. Extra sources that are
+sources of the dataset are skipped (the train ones are already there; the dev and test ones would leak the
+evaluation). The teacher's outputs are written once to ``workdir/teacher.tsv`` (atomically) beside
+``teacher.json``, which says what made them, so a resumed run reuses them instead of decoding again, and a
+run whose extra sources changed but whose teacher, beam and length penalty did not decodes only the sources
+the file lacks; a pair of files it cannot read (bad JSON, keys missing, a line that is not
+``source<TAB>output``) is a clear error naming the file, and is never overwritten. Sources longer than the
+teacher accepts are left out (counted in the summary), as the training pipeline leaves out what the student
+does not accept.
 """
 from __future__ import annotations
 
