@@ -118,7 +118,7 @@ def test_the_teachers_outputs_are_decoded_once_and_reused(distilled_run, monkeyp
     (("teacher.json", '{"made_by": '), r"teacher.json: not valid JSON \(Expecting value"),
     (("teacher.json", '[]'), r"teacher.json: lacks made_by, summary\['teacher'\], summary\['beam_size'\]"),
     (("teacher.json", None), r"teacher.json: lacks summary\['beam_size'\], which zoo writes there"),
-    (("teacher.tsv", "123\t3 2 1\n45 5 4\n"), r"teacher.tsv:2: expected 'source<TAB>output', got '45 5 4'"),
+    (("teacher.tsv", "123\t3 2 1\n45 5 4\n"), r"teacher.tsv:2: expected 'source<TAB>target' with both non-empty, got '45 5 4'"),
     (("teacher.tsv", b"caf\xe9\t1\n"), r"teacher.tsv: not UTF-8 text"),
 ])
 def test_damaged_cached_teacher_outputs_are_a_clear_error_and_left_in_place(distilled_run, tmp_path, damage, message):

@@ -10,7 +10,7 @@ evaluation). The teacher's outputs are written once to ``workdir/teacher.tsv`` (
 ``teacher.json``, which says what made them, so a resumed run reuses them instead of decoding again, and a
 run whose extra sources changed but whose teacher, beam and length penalty did not decodes only the sources
 the file lacks; a pair of files it cannot read (bad JSON, keys missing, a line that is not
-``source<TAB>output``) is a clear error naming the file, and is never overwritten. Sources longer than the
+``source<TAB>output``, not UTF-8) is a clear error naming the file, and is never overwritten. Sources longer than the
 teacher accepts are left out (counted in the summary), as the training pipeline leaves out what the student
 does not accept.
 """
@@ -26,6 +26,7 @@ import time
 import tensorflow as tf
 
 from zoo import data
+from zoo.data import files
 from zoo.io import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -167,19 +168,9 @@ def _read_about(about: pathlib.Path) -> dict:
 
 
 def _read_outputs(cache: pathlib.Path) -> dict[str, str]:
-    """``teacher.tsv`` -> {source: the teacher's output}, in file order; a line that is not
-    ``source<TAB>output`` is a clear error naming the file and line."""
-    try:
-        lines = cache.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise ValueError(f"{cache}: not UTF-8 text") from None
-    outputs = {}
-    for number, line in enumerate(lines, 1):
-        fields = line.split("\t")
-        if len(fields) != 2:
-            raise ValueError(f"{cache}:{number}: expected 'source<TAB>output', got {line!r}")
-        outputs[fields[0]] = fields[1]
-    return outputs
+    """``teacher.tsv`` -> {source: the teacher's output}, in file order (``zoo.data.files.read_pairs``:
+    a line that is not ``source<TAB>output`` is an error naming the file and line)."""
+    return dict(files.read_pairs(cache))
 
 
 def _decoding(made_by: dict) -> dict:

@@ -14,22 +14,31 @@ def is_folder_dataset(dataset: str) -> bool:
     return os.path.isdir(dataset) and all((pathlib.Path(dataset) / f).is_file() for f in SPLIT_FILES.values())
 
 
-def references(folder: str | os.PathLike, split: str) -> dict[str, list[str]]:
-    """source -> its targets (file order), read from ``folder/<split>.tsv``; a malformed line is an
-    error naming the file and line."""
-    path = pathlib.Path(folder) / SPLIT_FILES[split]
-    refs: dict[str, list[str]] = {}
+def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """``source<TAB>target`` lines of a UTF-8 file -> (source, target) pairs in file order, stripped;
+    blank lines skipped. A line that is not two non-empty fields, or a file that is not UTF-8, is an
+    error naming the file (and line)."""
+    path = pathlib.Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as error:
         raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    pairs = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         fields = line.split("\t")
         if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
             raise ValueError(f"{path}:{number}: expected 'source<TAB>target' with both non-empty, got {line[:80]!r}")
-        source, target = fields[0].strip(), fields[1].strip()
+        pairs.append((fields[0].strip(), fields[1].strip()))
+    return pairs
+
+
+def references(folder: str | os.PathLike, split: str) -> dict[str, list[str]]:
+    """source -> its targets (file order), read from ``folder/<split>.tsv`` (``read_pairs``)."""
+    path = pathlib.Path(folder) / SPLIT_FILES[split]
+    refs: dict[str, list[str]] = {}
+    for source, target in read_pairs(path):
         if target not in refs.setdefault(source, []):
             refs[source].append(target)
     if not refs:
