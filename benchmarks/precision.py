@@ -30,7 +30,8 @@ def ms_per_step(precision: str, batch: int, length: int, steps: int) -> float:
     model = build("luong", CONFIG, precision)
     model.trainer.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0), loss=masked_loss())
     rng = np.random.default_rng(0)
-    inputs = {"source": rng.integers(4, CONFIG["source_vocab_size"], (batch, length)).astype("int32"),
+    source = rng.integers(4, CONFIG["source_vocab_size"], (batch, length)).astype("int32")
+    inputs = {"source": source, "source_length": np.full((batch,), length, "int32"),
               "decoder_input": rng.integers(4, CONFIG["target_vocab_size"], (batch, length)).astype("int32")}
     target = rng.integers(4, CONFIG["target_vocab_size"], (batch, length)).astype("int32")
     model.trainer.train_on_batch(inputs, target)  # warm-up: tracing / compilation

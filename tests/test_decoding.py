@@ -9,6 +9,7 @@ from zoo import decoding
 from zoo.decoding import BeamSearch, Greedy, Sampling, search
 from zoo.models import Luong
 from zoo.text.vocab import END_ID, PAD_ID, START_ID
+from zoo.decoding import source_inputs
 
 SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0], [10, 11, 4, 0]], "int32")
 
@@ -23,7 +24,7 @@ def teacher_forced(model, source_row, sequences):
     for row, emitted in enumerate(sequences):
         decoder_input[row, :len(emitted)] = np.concatenate([[START_ID], emitted[:-1]])
     source = np.repeat(source_row[None], len(sequences), axis=0)
-    logits = np.array(model.trainer({"source": source, "decoder_input": decoder_input}))
+    logits = np.array(model.trainer({**source_inputs(source), "decoder_input": decoder_input}))
     logits[:, :, [PAD_ID, START_ID]] = -1e9
     log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))
     return [(log_probs[row, :len(emitted)], float(log_probs[row, np.arange(len(emitted)), emitted].sum()))

@@ -13,6 +13,7 @@ from zoo.decoding import BeamSearch, Greedy, Sampling, search
 from zoo.models import Bahdanau, Cho, Luong
 from zoo.models.ensemble import Ensemble
 from zoo.text.vocab import END_ID, PAD_ID, START_ID
+from zoo.decoding import source_inputs
 
 SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0], [10, 11, 4, 0]], "int32")
 STRATEGIES = [Greedy(), BeamSearch(3, alpha=0.6, n_best=3), Sampling(seed=3, num_samples=2)]
@@ -61,7 +62,7 @@ def test_a_mixture_of_identical_models_decodes_as_one_of_them(members, strategy)
 def test_trainer_gives_the_weighted_mixture_of_the_members_distributions(members):
     weights = [0.5, 0.3, 0.2]
     decoder_input = np.array([[START_ID, 3, 4, 5], [START_ID, 6, 0, 0], [START_ID, 7, 8, 0]], "int32")
-    inputs = {"source": SOURCE, "decoder_input": decoder_input}
+    inputs = {**source_inputs(SOURCE), "decoder_input": decoder_input}
     mixture = sum(w * softmax(np.asarray(m.trainer(inputs), "float64")) for w, m in zip(weights, members))
     ensemble = Ensemble(members, weights=[5, 3, 2])  # normalised to sum to 1
     assert ensemble.weights == pytest.approx(weights)
@@ -77,7 +78,7 @@ def test_decoded_scores_are_the_mixtures_teacher_forced_log_probabilities(member
         length = int(lengths[row, rank])
         emitted = ids[row, rank, :length + 1] if length < 6 and ids[row, rank, length] == END_ID else ids[row, rank, :length]
         decoder_input = np.concatenate([[START_ID], emitted[:-1]])[None].astype("int32")
-        log_mixture = np.array(ensemble.trainer({"source": SOURCE[row:row + 1], "decoder_input": decoder_input}))[0]
+        log_mixture = np.array(ensemble.trainer({**source_inputs(SOURCE[row:row + 1]), "decoder_input": decoder_input}))[0]
         log_mixture[:, [PAD_ID, START_ID]] = -1e9  # decoding never emits them: renormalise without them
         log_probs = np.asarray(keras.ops.log_softmax(log_mixture, axis=-1))
         np.testing.assert_allclose(scores[row, rank], log_probs[np.arange(len(emitted)), emitted].sum(), atol=1e-4)
@@ -87,9 +88,9 @@ def test_decoded_scores_are_the_mixtures_teacher_forced_log_probabilities(member
 
 def first_step(model):
     """The attention (batch, src_len) of one decoder step from <s> on SOURCE."""
-    memory, memory_mask, *state = model.encoder(SOURCE)
+    context, state = model.encode(source_inputs(SOURCE))
     tokens = keras.ops.full((len(SOURCE),), START_ID, "int32")
-    _, attention, *_ = model.step([tokens, memory, memory_mask, *state])
+    _, attention, _ = model.step(tokens, context, state)
     return np.asarray(attention)
 
 

@@ -289,7 +289,7 @@ def test_signatures_are_traced_without_cudnn(toy_run):
     from zoo import decoding
 
     predictor = zoo.load(toy_run[2] / "pretrained")
-    rnns = [layer for layer in predictor.model.encoder._flatten_layers() if hasattr(layer, "use_cudnn")]
+    rnns = predictor.model.recurrent_layers()
     assert rnns
     for layer in rnns:
         layer.use_cudnn = True  # cuDNN or nothing

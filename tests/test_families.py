@@ -24,6 +24,7 @@ from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import PAD_ID, START_ID
 
 from conftest import TOY_RECIPE
+from zoo.decoding import source_inputs
 
 SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0], [10, 0, 0, 0]], "int32")
 LENGTHS = [4, 2, 1]
@@ -65,18 +66,17 @@ def tiny(family, seed=7, **overrides):
 
 
 def trainer_logits(model, source=SOURCE, decoder_input=DECODER_INPUT):
-    return np.asarray(model.trainer({"source": source, "decoder_input": decoder_input}))
+    return np.asarray(model.trainer({**source_inputs(source), "decoder_input": decoder_input}))
 
 
 def steps(model, source, decoder_input):
     """The step model over decoder_input, token by token -> logits (batch, tgt_len, vocab),
     attention (batch, tgt_len, src_len)."""
-    memory, mask, *state = model.encoder(source)
-    assert len(state) == len(model.state_names)
+    context, state = model.encode(source_inputs(source))
+    assert list(state) == list(model.state_names)
     logits, weights = [], []
     for t in range(decoder_input.shape[1]):
-        step_logits, step_weights, *state = model.step([ops.convert_to_tensor(decoder_input[:, t]), memory, mask,
-                                                        *state])
+        step_logits, step_weights, state = model.step(ops.convert_to_tensor(decoder_input[:, t]), context, state)
         logits.append(np.asarray(step_logits))
         weights.append(np.asarray(step_weights))
     return np.stack(logits, axis=1), np.stack(weights, axis=1)
@@ -95,14 +95,16 @@ def test_every_family_is_registered_with_a_tiny_test_config():
 def test_graphs_have_the_contract_shapes(family):
     model = tiny(family)
     assert trainer_logits(model).shape == (3, 4, 9)
-    memory, mask, *state = model.encoder(SOURCE)
+    context, state = model.encode(source_inputs(SOURCE))
+    memory, mask = context["memory"], context["memory_mask"]
     assert tuple(memory.shape[:2]) == (3, 4) and tuple(mask.shape) == (3, 4)
     np.testing.assert_array_equal(np.asarray(mask), SOURCE != 0)
-    assert len(state) == len(model.state_names) == len(set(model.state_names)) > 0
-    assert [tuple(s.shape) for s in state] == [(3, 8)] * len(state)
-    logits, weights, *new_state = model.step([ops.convert_to_tensor(DECODER_INPUT[:, 0]), memory, mask, *state])
-    assert tuple(logits.shape) == (3, 9) and tuple(weights.shape) == (3, 4)
-    assert [tuple(s.shape) for s in new_state] == [(3, 8)] * len(state)
+    assert list(state) == list(model.state_names) and len(set(model.state_names)) > 0
+    assert [tuple(s.shape) for s in state.values()] == [(3, 8)] * len(state)
+    log_probs, weights, new_state = model.step(ops.convert_to_tensor(DECODER_INPUT[:, 0]), context, state)
+    assert tuple(log_probs.shape) == (3, 9) and tuple(weights.shape) == (3, 4)
+    np.testing.assert_allclose(np.exp(np.asarray(log_probs)).sum(axis=-1), 1.0, atol=1e-5)  # log-probabilities
+    assert [tuple(s.shape) for s in new_state.values()] == [(3, 8)] * len(state)
     assert not [layer for layer in model.trainer.layers if layer.name.startswith("lambda")]
 
 
@@ -149,13 +151,13 @@ def test_mixed_precision_computes_in_half_with_float32_weights_and_logits(family
     assert keras.config.dtype_policy().name == "float32"  # build leaves the global policy as it was
     assert {keras.backend.standardize_dtype(w.dtype) for w in mixed.trainer.weights} == {"float32"}
     mixed.trainer.set_weights(full.trainer.get_weights())  # so weight files load across precisions
-    logits = mixed.trainer({"source": SOURCE, "decoder_input": DECODER_INPUT})
+    logits = mixed.trainer({**source_inputs(SOURCE), "decoder_input": DECODER_INPUT})
     assert keras.backend.standardize_dtype(logits.dtype) == "float32"
     np.testing.assert_allclose(np.asarray(logits), trainer_logits(full), atol=HALF_TOLERANCE[precision])
 
-    memory, mask, *state = mixed.encoder(SOURCE)
-    assert keras.backend.standardize_dtype(memory.dtype) == precision.removeprefix("mixed_")  # computes in half
-    step_logits, weights, *_ = mixed.step([ops.convert_to_tensor(DECODER_INPUT[:, 0]), memory, mask, *state])
+    context, state = mixed.encode(source_inputs(SOURCE))
+    assert keras.backend.standardize_dtype(context["memory"].dtype) == precision.removeprefix("mixed_")  # computes in half
+    step_logits, weights, _ = mixed.step(ops.convert_to_tensor(DECODER_INPUT[:, 0]), context, state)
     assert keras.backend.standardize_dtype(step_logits.dtype) == "float32"
     weights = np.asarray(ops.cast(weights, "float32"))
     if mixed.has_attention:  # padding still gets exactly zero weight, rows still sum to 1
@@ -215,10 +217,10 @@ def test_greedy_and_beam_search_run_and_beam_one_is_greedy(family):
     np.testing.assert_allclose(np.asarray(beam1.scores), np.asarray(greedy.scores), atol=1e-5)
 
     # Greedy by hand: argmax of the step model, carrying the family's state.
-    memory, mask, *state = model.encoder(SOURCE)
+    context, state = model.encode(source_inputs(SOURCE))
     token, by_hand = np.full((3,), START_ID, "int32"), []
     for _ in range(6):
-        logits, _, *state = model.step([ops.convert_to_tensor(token), memory, mask, *state])
+        logits, _, state = model.step(ops.convert_to_tensor(token), context, state)
         logits = np.asarray(logits).copy()
         logits[:, [PAD_ID, START_ID]] = -np.inf
         token = logits.argmax(-1).astype("int32")

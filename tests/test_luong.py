@@ -3,17 +3,18 @@ import numpy as np
 import pytest
 
 from zoo.models import Luong, build
+from zoo.decoding import source_inputs
 
 SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0], [10, 0, 0, 0]], "int32")
 DECODER_INPUT = np.array([[1, 4, 5, 6], [1, 7, 8, 0], [1, 3, 0, 0]], "int32")
 
 
 def _teacher_forced_by_steps(model, source, decoder_input):
-    """Runs the step model over decoder_input token by token -> (batch, tgt_len, vocab) logits."""
-    memory, mask, *state = model.encoder(source)
+    """Runs ``step`` over decoder_input token by token -> (batch, tgt_len, vocab) log-probabilities."""
+    context, state = model.encode(source_inputs(source))
     logits = []
     for t in range(decoder_input.shape[1]):
-        step_logits, _, *state = model.step([keras.ops.convert_to_tensor(decoder_input[:, t]), memory, mask, *state])
+        step_logits, _, state = model.step(keras.ops.convert_to_tensor(decoder_input[:, t]), context, state)
         logits.append(np.asarray(step_logits))
     return np.stack(logits, axis=1)
 
@@ -22,14 +23,14 @@ def _teacher_forced_by_steps(model, source, decoder_input):
 def test_step_model_reproduces_the_trainer(score):
     keras.utils.set_random_seed(3)
     model = Luong(12, 9, embedding_dim=6, encoder_units=4, units=8, score=score)
-    trainer_logits = np.asarray(model.trainer({"source": SOURCE, "decoder_input": DECODER_INPUT}))
+    trainer_logits = np.asarray(model.trainer({**source_inputs(SOURCE), "decoder_input": DECODER_INPUT}))
     np.testing.assert_allclose(_teacher_forced_by_steps(model, SOURCE, DECODER_INPUT), trainer_logits, atol=1e-5)
 
 
 def test_source_padding_does_not_change_results(tiny_model):
-    full = np.asarray(tiny_model.trainer({"source": SOURCE, "decoder_input": DECODER_INPUT}))
+    full = np.asarray(tiny_model.trainer({**source_inputs(SOURCE), "decoder_input": DECODER_INPUT}))
     for row, n in enumerate([4, 2, 1]):
-        alone = tiny_model.trainer({"source": SOURCE[row:row + 1, :n], "decoder_input": DECODER_INPUT[row:row + 1]})
+        alone = tiny_model.trainer({**source_inputs(SOURCE[row:row + 1, :n]), "decoder_input": DECODER_INPUT[row:row + 1]})
         np.testing.assert_allclose(np.asarray(alone)[0], full[row], atol=1e-5)
 
 
@@ -40,13 +41,13 @@ def test_config_round_trip_rebuilds_an_identical_model(tiny_model, tmp_path):
     clone = build("luong", config)
     tiny_model.save_weights(str(tmp_path / "model.weights.h5"))
     clone.load_weights(str(tmp_path / "model.weights.h5"))
-    inputs = {"source": SOURCE, "decoder_input": DECODER_INPUT}
+    inputs = {**source_inputs(SOURCE), "decoder_input": DECODER_INPUT}
     np.testing.assert_array_equal(np.asarray(clone.trainer(inputs)), np.asarray(tiny_model.trainer(inputs)))
 
 
 def test_deeper_unidirectional_encoder_builds():
     model = Luong(12, 9, embedding_dim=6, encoder_units=8, encoder_layers=2, bidirectional=False, units=8, score="dot")
-    assert np.asarray(model.trainer({"source": SOURCE, "decoder_input": DECODER_INPUT})).shape == (3, 4, 9)
+    assert np.asarray(model.trainer({**source_inputs(SOURCE), "decoder_input": DECODER_INPUT})).shape == (3, 4, 9)
 
 
 @pytest.mark.parametrize("kwargs, message", [

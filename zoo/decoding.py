@@ -10,6 +10,11 @@ Three strategies share one loop (``search``):
   every backend and inside exported graphs (the noise is a counter-based hash of seed, step, row and
   token: no stateful random op).
 
+The model is only seen through the family contract (``zoo.models.base``): ``encode`` gives a context
+and a state, each any structure of (batch, ...) tensors, and ``step`` scores one token. Hypotheses
+tile and reorder both with ``keras.tree.map_structure``, so coverage, location or per-member
+ensemble state needs no special case; ``step``'s vocabulary may be extended per example (copy).
+
 The loop is ``keras.ops.while_loop``: traced once (never unrolled) under ``tf.function`` /
 ``jax.jit`` and run eagerly otherwise. Each iteration runs the decoder for one token of every
 hypothesis, carrying the RNN state, so the model's cost per token does not grow with the length
@@ -29,6 +34,7 @@ import dataclasses
 from typing import NamedTuple
 
 import keras
+import numpy as np
 from keras import ops
 
 from zoo.text.vocab import END_ID, PAD_ID, START_ID
@@ -188,13 +194,13 @@ def _filter_logits(logits, strategy: Sampling):
     return logits
 
 
-def _forbid(logits, t, min_length: int):
+def _forbid(log_probs, t, min_length: int):
     """Never emit <pad> or <s>; no </s> before ``min_length`` tokens. (rows, vocab)."""
-    vocab_ids = ops.arange(ops.shape(logits)[-1])
+    vocab_ids = ops.arange(ops.shape(log_probs)[-1])
     forbidden = ops.logical_or(vocab_ids == PAD_ID, vocab_ids == START_ID)
     if min_length:
         forbidden = ops.logical_or(forbidden, ops.logical_and(vocab_ids == END_ID, t < min_length))
-    return ops.where(forbidden[None, :], NEG, logits)
+    return ops.where(forbidden[None, :], NEG, ops.maximum(log_probs, NEG))  # log 0 (an unused copy slot) -> NEG
 
 
 def _gather_beams(x, parent):
@@ -203,24 +209,40 @@ def _gather_beams(x, parent):
     return ops.take_along_axis(x, index, axis=1)
 
 
-def search(model, source_ids, strategy=Greedy(), max_length: int = 64, max_length_ratio=None) -> Decoded:
-    """Decodes ``source_ids`` (batch, src_len) int32, right-padded, with ``strategy``.
+def source_inputs(source) -> dict:
+    """The model's source inputs: a frontend's dict ({"source", "source_length", ...}) as it is, or
+    right-padded token ids (batch, src_len) -> {"source": ids, "source_length": non-pad tokens}."""
+    if isinstance(source, dict):
+        return source
+    if isinstance(source, (np.ndarray, list)):  # NumPy in, NumPy out: callers may mix it with their arrays
+        ids = np.asarray(source, "int32")
+        return {"source": ids, "source_length": (ids != PAD_ID).sum(axis=1).astype("int32")}
+    ids = ops.cast(source, "int32")
+    return {"source": ids, "source_length": ops.sum(ops.cast(ops.not_equal(ids, PAD_ID), "int32"), axis=1)}
 
+
+def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ratio=None) -> Decoded:
+    """Decodes a batch with ``strategy``.
+
+    source: the model's source inputs (a frontend's dict, see ``source_inputs``) or right-padded
+        token ids (batch, src_len).
     max_length: absolute cap on output tokens (the buffers' size).
-    max_length_ratio: optional (a, b): each input also stops after ``a * src_len + b`` tokens.
+    max_length_ratio: optional (a, b): each input also stops after ``a * S' + b`` tokens, S' the
+        real length of its memory.
     """
     max_length = check_max_length(max_length)
     if not isinstance(strategy, (Greedy, BeamSearch, Sampling)):
         raise TypeError(f"strategy must be Greedy, BeamSearch or Sampling, got {type(strategy).__name__}")
     k, n_best = strategy.width, strategy.n_best
-    memory, memory_mask, *state = model.encoder(source_ids, training=False)
-    batch = ops.shape(source_ids)[0]
+    context, state = model.encode(source_inputs(source), training=False)
+    memory_mask = context["memory_mask"]  # (batch, S') bool
+    batch = ops.shape(memory_mask)[0]
     rows = batch * k
 
     # Every hypothesis of an input shares its encoding: tile (batch, ...) -> (batch * k, ...).
-    flat_memory = ops.repeat(memory, k, axis=0)
-    flat_mask = ops.repeat(memory_mask, k, axis=0)
-    state = tuple(ops.repeat(s, k, axis=0) for s in state)
+    tile = (lambda x: ops.repeat(x, k, axis=0)) if k > 1 else (lambda x: x)
+    flat_context = keras.tree.map_structure(tile, context)
+    state = keras.tree.map_structure(tile, state)
 
     source_lengths = ops.sum(ops.cast(memory_mask, "int32"), axis=1)  # (batch,)
     limit = ops.full((batch,), max_length, "int32")
@@ -250,10 +272,10 @@ def search(model, source_ids, strategy=Greedy(), max_length: int = 64, max_lengt
 
     def body(v):
         t = v["t"]
-        logits, weights, *new_state = model.step([v["tokens"], flat_memory, flat_mask, *v["state"]], training=False)
-        logits = ops.cast(logits, "float32")  # (rows, vocab)
-        vocab = ops.shape(logits)[-1]
-        log_probs = ops.log_softmax(_forbid(logits, t, strategy.min_length), axis=-1)
+        step_log_probs, weights, new_state = model.step(v["tokens"], flat_context, v["state"], training=False)
+        step_log_probs = ops.cast(step_log_probs, "float32")  # (rows, vocab)
+        vocab = ops.shape(step_log_probs)[-1]
+        log_probs = ops.log_softmax(_forbid(step_log_probs, t, strategy.min_length), axis=-1)
         log_probs = ops.reshape(log_probs, (batch, k, vocab))
         finished, scores = v["finished"], v["scores"]
 
@@ -299,9 +321,9 @@ def search(model, source_ids, strategy=Greedy(), max_length: int = 64, max_lengt
         attention = ops.where(at_t[:, :, :, None], step_weights[:, :, None, :], gather(v["attention"]))
         if reorder:
             flat_parent = ops.reshape(parent + ops.arange(batch)[:, None] * k, (rows,))
-            new_state = [ops.take(s, flat_parent, axis=0) for s in new_state]
+            new_state = keras.tree.map_structure(lambda s: ops.take(s, flat_parent, axis=0), new_state)
         return [dict(t=t + 1, tokens=ops.reshape(token, (rows,)), scores=new_scores, finished=finished,
-                     emitted=emitted, ids=ids, attention=attention, state=tuple(new_state))]
+                     emitted=emitted, ids=ids, attention=attention, state=new_state)]
 
     (final,) = ops.while_loop(cond, body, [init], maximum_iterations=max_length)
     scores, emitted = final["scores"], final["emitted"]

@@ -7,24 +7,25 @@ holds the source tokenizer (tf.lookup + tensorflow-text ops), the encoder, the d
 are checked against the model server's (``check_serving_ops``), and only then renamed into place,
 so a server polling the folder never sees half an export.
 
-Signatures (every input and output named; the first axis is the batch):
+Signatures (every input and output named; the first axis is the batch). The input is what the
+model's frontend reads (``zoo.frontends``): ``text`` strings for text models, ``audio`` WAV bytes,
+``image`` PNG/JPEG bytes.
 
-- ``serving_default``: ``text`` string (batch,)
+- ``serving_default``: ``text`` | ``audio`` | ``image`` string (batch,)
   -> ``outputs`` string (batch, n_best), best first;
      ``scores`` float32 (batch, n_best): sum of token log-probabilities, ``</s>`` included;
-     ``lengths`` int32 (batch, n_best): output tokens before ``</s>``.
-- ``attention``: ``text`` string (batch,) -> the best hypothesis, for plotting:
-  ``source_tokens`` string (batch, src_len) and ``output_tokens`` string (batch, out_len), padded
-  with ""; ``output_tokens`` ends with ``"</s>"`` when the model emitted it;
-  ``weights`` float32 (batch, out_len, src_len); ``lengths`` int32 (batch,).
+     ``lengths`` int32 (batch, n_best): output tokens before ``</s>``;
+     ``error`` string (batch,): "" for an input the model read, else why it could not.
+- ``attention``: the same input -> the best hypothesis, for plotting: ``output_tokens`` string
+  (batch, out_len), padded with ""; ``output_tokens`` ends with ``"</s>"`` when the model emitted it;
+  ``weights`` float32 (batch, out_len, S') over the memory; ``lengths`` int32 (batch,); text models
+  add ``source_tokens`` string (batch, S').
 
-Input rules (``Predictor`` rejects such input; a server has to answer it):
-
-- Longer than the model's ``max_source_length`` tokens: only the first ``max_source_length``
-  tokens are read (truncation), as if the rest of the text were absent.
-- Empty or whitespace-only: an empty hypothesis ("", score 0, length 0).
-- Invalid UTF-8: each bad byte becomes U+FFFD, like any unknown character ``<unk>``.
-- A batch of 0 gives (0, n_best) outputs.
+Input rules: the frontend's, the same ``Predictor`` applies. Where ``Predictor`` raises a
+``ValueError`` naming the input (empty or only whitespace, more tokens than ``max_source_length``,
+not a WAV file, ...), the server answers that row with empty outputs, score 0, length 0 and the
+reason in ``error``; the other rows of the batch are answered as usual. Invalid UTF-8 in text becomes
+U+FFFD, an unknown character. A batch of 0 gives (0, n_best) outputs.
 
 The variables are the family's raw ``tf.Variable``s, tracked on the module: Keras 3 variables
 only wrap them, and TF Serving's session-based loader cannot restore the wrappers.
@@ -43,7 +44,7 @@ import tensorflow as tf
 
 from zoo import decoding, hub
 from zoo.io import private_folder_to_public
-from zoo.text.vocab import PAD_ID, UNK_ID
+from zoo.text.vocab import END_ID, PAD_ID
 
 # The model server release the op check targets: tensorflow/serving 2.21.0 is built on TensorFlow
 # 2.21.0 and links tensorflow-text's `ops_lib` (2.21 release branch), whose ops are listed below.
@@ -68,10 +69,10 @@ TEXT = tf.TensorSpec([None], tf.string, name="text")
 
 
 class ServingModule(tf.Module):
-    """Strings -> n-best strings and scores, every step in the graph (see the module docstring).
+    """Raw inputs -> n-best strings and scores, every step in the graph (see the module docstring).
 
     Args:
-        predictor: a ``zoo.predictor.Predictor`` (family, tokenizers, length limits).
+        predictor: a ``zoo.predictor.Predictor`` (family, frontend, target tokenizer, length limit).
         strategy: the ``zoo.decoding`` strategy baked into the graph (greedy or beam search).
     """
 
@@ -79,13 +80,14 @@ class ServingModule(tf.Module):
         super().__init__(name="seq2seq_serving")
         self._family = predictor.model  # plain Python object: not tracked; its variables are, below
         self.model_variables = [_raw_variable(v) for v in predictor.model.trainer.weights]
-        self.source_tokenizer = predictor.source_tokenizer  # tf.Modules: tracks their lookup tables
+        self.frontend = predictor.frontend  # tf.Modules: tracks their lookup tables
         self.target_tokenizer = predictor.target_tokenizer
-        self.max_source_length = predictor.max_source_length
+        self.model_inputs = predictor.model_inputs
         self.max_length = predictor.max_target_length + 1  # + </s>, as in Predictor
         self.strategy = strategy
-        self.serve = tf.function(self._serve, input_signature=[TEXT], autograph=False)
-        self.attention = tf.function(self._attention, input_signature=[TEXT], autograph=False)
+        spec = predictor.frontend.input_signature
+        self.serve = tf.function(self._serve, input_signature=[spec], autograph=False)
+        self.attention = tf.function(self._attention, input_signature=[spec], autograph=False)
 
     def signatures(self) -> dict:
         """Traces both signatures (without cuDNN kernels) -> {signature name: concrete function}."""
@@ -93,51 +95,60 @@ class ServingModule(tf.Module):
             return {"serving_default": self.serve.get_concrete_function(),
                     "attention": self.attention.get_concrete_function()}
 
-    def _source_ids(self, text):
-        """text (batch,) -> ids (batch, src_len >= 1) int32 right-padded, empty (batch,) bool.
+    def _decode(self, raw):
+        """raw (batch,) -> (``zoo.decoding.Decoded`` with n-best axis, the frontend's outputs, bad (batch,) bool)."""
+        source = self.frontend.decode(raw)
+        inputs = {key: source[key] for key in self.model_inputs}
+        decoded = decoding.search(self._family, inputs, self.strategy, max_length=self.max_length)
+        return decoded, source, tf.not_equal(source["error"], "")
 
-        Keeps the first ``max_source_length`` tokens. An empty row gets one ``<unk>`` so that no
-        row is fully masked; its hypotheses are blanked after decoding.
-        """
-        ids = self.source_tokenizer.encode(text)[:, : self.max_source_length]
-        empty = tf.equal(ids.row_lengths(), 0)  # (batch,)
-        ids = _pad_to_width(ids.to_tensor(default_value=PAD_ID), 1, PAD_ID)  # (batch, src_len)
-        first = tf.equal(tf.range(tf.shape(ids)[1]), 0)[None, :]
-        return tf.where(tf.logical_and(empty[:, None], first), UNK_ID, ids), empty
-
-    def _decode(self, text):
-        """text (batch,) -> (``zoo.decoding.Decoded`` with n-best axis, empty (batch,) bool)."""
-        ids, empty = self._source_ids(text)
-        return decoding.search(self._family, ids, self.strategy, max_length=self.max_length), empty
-
-    def _serve(self, text):
-        """text (batch,) -> outputs, scores, lengths (batch, n_best); see the module docstring."""
-        decoded, empty = self._decode(text)
+    def _serve(self, raw):
+        """raw (batch,) -> outputs, scores, lengths (batch, n_best), error (batch,); see the module docstring."""
+        decoded, source, bad = self._decode(raw)
         shape = tf.shape(decoded.ids)  # (batch, n_best, max_length)
         flat = tf.reshape(decoded.ids, [-1, shape[2]])  # (batch * n_best, max_length)
-        outputs = tf.reshape(self.target_tokenizer.detokenize(flat), shape[:2])  # (batch, n_best)
-        blank = empty[:, None]
+        copy = {}
+        if "source_extended" in source:  # each hypothesis reads copied words from its own source
+            copy = {key: tf.repeat(source[key], shape[1], axis=0) for key in ("source_tokens", "source_extended")}
+        outputs = tf.reshape(self.target_tokenizer.detokenize(flat, **copy), shape[:2])  # (batch, n_best)
+        blank = bad[:, None]
         return {
             "outputs": tf.where(blank, "", outputs),
             "scores": tf.where(blank, 0.0, tf.cast(decoded.scores, tf.float32)),
             "lengths": tf.where(blank, 0, tf.cast(decoded.lengths, tf.int32)),
+            "error": source["error"],
         }
 
-    def _attention(self, text):
-        """text (batch,) -> the best hypothesis's source_tokens (batch, src_len), output_tokens
-        (batch, max_length), weights (batch, max_length, src_len) and lengths (batch,)."""
-        decoded, empty = self._decode(text)
+    def _attention(self, raw):
+        """raw (batch,) -> the best hypothesis's output_tokens (batch, max_length), weights
+        (batch, max_length, S'), lengths (batch,) and, for text, source_tokens (batch, S')."""
+        decoded, source, bad = self._decode(raw)
         ids = decoded.ids[:, 0]  # (batch, max_length), best hypothesis
-        weights = tf.cast(decoded.attention[:, 0], tf.float32)  # (batch, max_length, src_len)
-        tokens = tf.gather(self.target_tokenizer.id_to_token, ids)
-        blank = tf.logical_or(empty[:, None], tf.equal(ids, PAD_ID))  # (batch, max_length)
-        source = self.source_tokenizer.tokenize(text)[:, : self.max_source_length].to_tensor(default_value="")
-        return {
-            "source_tokens": _pad_to_width(source, tf.shape(weights)[2], ""),  # (batch, src_len)
+        weights = tf.cast(decoded.attention[:, 0], tf.float32)  # (batch, max_length, S')
+        copy = {}
+        if "source_extended" in source:
+            copy = {key: source[key] for key in ("source_tokens", "source_extended")}
+        tokens = _token_strings(self.target_tokenizer, ids, copy)
+        blank = tf.logical_or(bad[:, None], tf.equal(ids, PAD_ID))  # (batch, max_length)
+        out = {
             "output_tokens": tf.where(blank, "", tokens),
             "weights": tf.where(blank[:, :, None], 0.0, weights),
-            "lengths": tf.where(empty, 0, tf.cast(decoded.lengths[:, 0], tf.int32)),
+            "lengths": tf.where(bad, 0, tf.cast(decoded.lengths[:, 0], tf.int32)),
         }
+        if "source_tokens" in source:
+            out["source_tokens"] = _pad_to_width(source["source_tokens"], tf.shape(weights)[2], "")  # (batch, S')
+        return out
+
+
+def _token_strings(tokenizer, ids, copy: dict):
+    """ids (batch, len) -> (batch, len) strings, one per id ("</s>" included), copied words read back
+    from the source: ``detokenize_tokens`` one position at a time, so ids and strings stay aligned."""
+    flat = tf.reshape(ids, [-1, 1])  # (batch * len, 1)
+    length = tf.shape(ids)[1]
+    copy = {key: tf.repeat(value, length, axis=0) for key, value in copy.items()}
+    strings = tokenizer.detokenize(flat, **copy)  # (batch * len,): "" for </s>, <pad>, <s>
+    strings = tf.where(tf.equal(flat[:, 0], END_ID), "</s>", strings)
+    return tf.reshape(strings, tf.shape(ids))
 
 
 def _raw_variable(variable) -> tf.Variable:
@@ -157,8 +168,7 @@ def _pad_to_width(x, width, value):
 @contextlib.contextmanager
 def _without_cudnn(family):
     """Traces the family's RNN layers with ``use_cudnn=False``: cuDNN kernels are GPU-only."""
-    layers = [layer for model in (family.encoder, family.step) for layer in model._flatten_layers()
-              if hasattr(layer, "use_cudnn")]
+    layers = family.recurrent_layers()
     before = [layer.use_cudnn for layer in layers]
     for layer in layers:
         layer.use_cudnn = False
@@ -169,7 +179,7 @@ def _without_cudnn(family):
             layer.use_cudnn = value
 
 
-def warmup_requests(texts: Sequence[str], model_name: str) -> list[bytes]:
+def warmup_requests(texts: Sequence, model_name: str, input_name: str = "text") -> list[bytes]:
     """Serialized ``PredictionLog``s: one ``serving_default`` request per text, one for all of them
     and one ``attention`` request (TF Serving replays them when it loads the model)."""
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
@@ -177,7 +187,7 @@ def warmup_requests(texts: Sequence[str], model_name: str) -> list[bytes]:
     def log(batch, signature):
         request = predict_pb2.PredictRequest(
             model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
-        request.inputs["text"].CopyFrom(tf.make_tensor_proto(list(batch), dtype=tf.string))
+        request.inputs[input_name].CopyFrom(tf.make_tensor_proto(list(batch), dtype=tf.string))
         return prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString()
 
@@ -227,9 +237,11 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
     if target.exists():
         raise ValueError(f"version {target.name} exists ({target}): pick another version, or none for the next")
     examples = list(examples) if examples is not None else default_examples(folder)
-    if not examples or not all(isinstance(t, str) and t.strip() for t in examples):
-        raise ValueError(f"examples must be non-empty strings, got {examples!r}")
     predictor = hub.load(folder)
+    if not examples:
+        raise ValueError("examples must hold at least one input for the warmup requests")
+    examples = predictor.frontend.prepare(examples)
+    predictor.encode_inputs(examples)  # a ValueError naming a bad example, before anything is written
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(dir=model_dir, prefix=f".tmp-{target.name}-"))  # not a version name
     try:
@@ -237,7 +249,7 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
         tf.saved_model.save(module, str(tmp), signatures=module.signatures())
         (tmp / "assets.extra").mkdir()
         with tf.io.TFRecordWriter(str(tmp / "assets.extra" / WARMUP_FILE)) as writer:
-            for record in warmup_requests(examples, model_name):
+            for record in warmup_requests(examples, model_name, predictor.frontend.input_signature.name):
                 writer.write(record)
         check_serving_ops(tmp)
         private_folder_to_public(tmp)  # mkdtemp's 0700 would hide the model from a server's user

@@ -72,14 +72,16 @@ def beam_alpha(name: str | os.PathLike) -> float:
 def write_checksums(folder: str | os.PathLike) -> None:
     """(Re)writes ``checksums.sha256`` for every file of a pretrained folder (after editing its card)."""
     folder = pathlib.Path(folder)
-    family = json.loads((folder / "config.json").read_text()).get("family")
-    files = ENSEMBLE_FILES if family == "ensemble" else FILES
+    config = json.loads((folder / "config.json").read_text())
+    files = ENSEMBLE_FILES if config.get("family") == "ensemble" else FILES
+    if "frontend" in config:  # a media source (audio, image) has no source vocabulary
+        files = tuple(f for f in files if f != "source_vocab.txt")
     (folder / CHECKSUMS).write_text("".join(f"{sha256_of(folder / f)}  {f}\n" for f in files))
 
 
 def load(name: str | os.PathLike, verify_checksums: bool = True):
     """Loads a pretrained model by name (see ``list_models()``) or folder -> a ``Predictor``."""
-    from zoo import models
+    from zoo import frontends, models
     from zoo.predictor import Predictor
     from zoo.text.tokenizer import Tokenizer
     from zoo.text.vocab import Vocabulary
@@ -91,21 +93,19 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
     if config.get("family") == "ensemble":
         return ensemble(config["members"], config.get("weights"), name=config.get("name", folder.name),
                         verify_checksums=verify_checksums)
-    source_vocab = Vocabulary.load(folder / "source_vocab.txt")
     target_vocab = Vocabulary.load(folder / "target_vocab.txt")
+    if "frontend" in config:  # audio or image
+        source = frontends.from_config(config["frontend"])
+    else:
+        source = Tokenizer(Vocabulary.load(folder / "source_vocab.txt"), **config["source_tokenizer"])
     model = models.build(config["family"], config["model"])
     try:
         model.load_weights(str(folder / "model.weights.h5"))
     except Exception as error:  # h5py / Keras errors on a damaged or mismatched file
         raise ChecksumError(f"{folder / 'model.weights.h5'} could not be loaded: {error}") from None
-    return Predictor(
-        model,
-        Tokenizer(source_vocab, **config["source_tokenizer"]),
-        Tokenizer(target_vocab, **config["target_tokenizer"]),
-        max_source_length=config["max_source_length"],
-        max_target_length=config["max_target_length"],
-        name=config.get("name", folder.name),
-    )
+    return Predictor(model, source, Tokenizer(target_vocab, **config["target_tokenizer"]),
+                     max_source_length=config.get("max_source_length"), max_target_length=config["max_target_length"],
+                     name=config.get("name", folder.name))
 
 
 @contextlib.contextmanager
@@ -135,13 +135,17 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
     folder = pathlib.Path(folder)
     check_weights_dtype(weights_dtype)
     with _writing_folder(folder) as tmp:
+        text = predictor.frontend.kind == "text"
+        source = ({"source_tokenizer": predictor.source_tokenizer.get_config(),
+                   "max_source_length": predictor.max_source_length} if text
+                  else {"frontend": predictor.frontend.get_config()})
         config = {
             "name": folder.name,
             "family": predictor.model.family,
             "model": predictor.model.get_config(),
-            "source_tokenizer": predictor.source_tokenizer.get_config(),
+            **{key: value for key, value in source.items() if key != "max_source_length"},
             "target_tokenizer": predictor.target_tokenizer.get_config(),
-            "max_source_length": predictor.max_source_length,
+            **({"max_source_length": predictor.max_source_length} if text else {}),
             "max_target_length": predictor.max_target_length,
             **(extra_config or {}),
             **({"weights_dtype": weights_dtype} if weights_dtype != "float32" else {}),
@@ -149,7 +153,8 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         predictor.model.save_weights(str(tmp / "model.weights.h5"))
         store_weights_as(tmp / "model.weights.h5", weights_dtype)
-        predictor.source_tokenizer.vocabulary.save(tmp / "source_vocab.txt")
+        if text:
+            predictor.source_tokenizer.vocabulary.save(tmp / "source_vocab.txt")
         predictor.target_tokenizer.vocabulary.save(tmp / "target_vocab.txt")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (tmp / "README.md").write_text(card)
@@ -178,8 +183,10 @@ def ensemble(members, weights=None, name: str | None = None, verify_checksums: b
         if side:
             raise ValueError(f"ensemble member {member!r}: its {side} (settings or vocabulary) differs from "
                              f"{members[0]!r}'s; members must share both vocabularies")
-    return Predictor(Ensemble([p.model for p in predictors], weights), first.source_tokenizer, first.target_tokenizer,
-                     max_source_length=min(p.max_source_length for p in predictors),
+    frontend = first.frontend
+    if frontend.kind == "text":  # inputs up to the shortest member limit
+        frontend = type(frontend)(first.source_tokenizer, min(p.max_source_length for p in predictors))
+    return Predictor(Ensemble([p.model for p in predictors], weights), frontend, first.target_tokenizer,
                      max_target_length=max(p.max_target_length for p in predictors),
                      name=name or "+".join(str(m) for m in members))
 
@@ -187,7 +194,12 @@ def ensemble(members, weights=None, name: str | None = None, verify_checksums: b
 def differing_tokenizer(predictor, other) -> str | None:
     """``"source_tokenizer"`` or ``"target_tokenizer"``: the first whose settings or vocabulary differ
     between two Predictors, else None. Models that decode together or share weights need both equal."""
-    for side in ("source_tokenizer", "target_tokenizer"):
+    if predictor.frontend.kind != other.frontend.kind:
+        return "source frontend"
+    sides = ("source_tokenizer", "target_tokenizer") if predictor.frontend.kind == "text" else ("target_tokenizer",)
+    if "source_tokenizer" not in sides and predictor.frontend.get_config() != other.frontend.get_config():
+        return "source frontend"
+    for side in sides:
         ours, theirs = getattr(predictor, side), getattr(other, side)
         if ours.get_config() != theirs.get_config() or ours.vocabulary.tokens != theirs.vocabulary.tokens:
             return side
@@ -198,12 +210,13 @@ def package_ensemble(members, folder: str | os.PathLike, weights=None, dataset: 
     """Evaluates the ensemble of pretrained ``members`` (greedy and beam search on dev and test, as a
     training recipe's final evaluation does) and writes it as a pretrained folder named after ``folder``.
     ``dataset``: default, the first member's."""
+    from zoo import data
     from zoo.card import ensemble_card
     from zoo.evaluation import evaluate_recipe
 
     folder = pathlib.Path(folder)
     predictor = ensemble(members, weights, name=folder.name)
-    dataset = dataset or json.loads((resolve(members[0]) / "config.json").read_text()).get("dataset", "cmudict")
+    dataset = dataset or data.dataset_of(json.loads((resolve(members[0]) / "config.json").read_text()))
     metrics = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
     weights = predictor.model.weights  # normalised to sum to 1
     metrics = {**metrics, "members": list(members), "weights": weights}

@@ -1,4 +1,4 @@
-"""Strings in, strings out: a model family with its tokenizers, length limits and decoder."""
+"""Raw inputs in, strings out: a model family with its source frontend, target tokenizer and decoder."""
 from __future__ import annotations
 
 import dataclasses
@@ -46,19 +46,14 @@ def check_rerank_beam(beam_size) -> None:
         raise ValueError(f"beam_size must be >= 2 to rerank (a 1-best list has no other candidate), got {beam_size!r}")
 
 
-def length_sorted_batches(source_ids: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """(n, src_len) right-padded ids -> row indices in batches of ``batch_size``, shortest sources first,
-    so that a batch's sources (and, mostly, its outputs) have like lengths: little padding to encode and
-    attend over, and a decode loop that stops as soon as its batch's longest output ends."""
+def length_sorted_batches(source_lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """(n,) source lengths -> row indices in batches of ``batch_size``, shortest sources first, so that
+    a batch's sources (and, mostly, its outputs) have like lengths: little padding to encode and attend
+    over, and a decode loop that stops as soon as its batch's longest output ends."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    order = np.argsort((source_ids != 0).sum(axis=1), kind="stable")  # (n,)
+    order = np.argsort(np.asarray(source_lengths), kind="stable")  # (n,)
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-
-
-def trim_padding(batch: np.ndarray) -> np.ndarray:
-    """(batch, src_len) right-padded ids -> the same without the padding columns every row shares."""
-    return batch[:, : max(1, int((batch != 0).sum(axis=1).max()))]
 
 
 class Predictor:
@@ -66,92 +61,126 @@ class Predictor:
 
     Args:
         model: a family following ``zoo.models.base.Seq2Seq``.
-        source_tokenizer, target_tokenizer: in-graph tokenizers with their vocabularies.
-        max_source_length: longest accepted input, in source tokens (longer input is an error).
+        source: the source ``zoo.frontends`` frontend, or a text ``Tokenizer`` (then with
+            ``max_source_length``, the longest accepted input in tokens: a ``TextFrontend``).
+        target_tokenizer: the in-graph target tokenizer with its vocabulary (and the detokenizer).
         max_target_length: decoding stops after this many output tokens (plus </s>).
     """
 
-    def __init__(self, model: Seq2Seq, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
-                 max_source_length: int, max_target_length: int, name: str | None = None):
+    def __init__(self, model: Seq2Seq, source, target_tokenizer: Tokenizer, max_source_length: int | None = None,
+                 max_target_length: int = 64, name: str | None = None):
+        from zoo.frontends import Frontend, TextFrontend
+
+        if isinstance(source, Tokenizer):
+            if max_source_length is None:
+                raise ValueError("a source Tokenizer needs max_source_length (or pass a TextFrontend)")
+            copy = getattr(model, "max_oov", 0)
+            source = TextFrontend(source, max_source_length, copy_vocabulary=target_tokenizer if copy else None,
+                                  max_oov=copy)
+        if not isinstance(source, Frontend):
+            raise TypeError(f"source must be a zoo.frontends Frontend or a Tokenizer, got {type(source).__name__}")
         self.model = model
-        self.source_tokenizer = source_tokenizer
+        self.frontend = source
         self.target_tokenizer = target_tokenizer
-        self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.name = name
+        self.model_inputs = tuple(model.source_inputs())  # the frontend outputs the model reads
         self._decoders = {}
 
-    def decoder(self, strategy):
-        """The compiled decoding function for a strategy: (batch, src_len) ids -> ``Decoded``."""
-        if strategy not in self._decoders:
-            def decode_ids(source_ids):
-                return decoding.search(self.model, source_ids, strategy, max_length=self.max_target_length + 1)
+    @property
+    def source_tokenizer(self) -> Tokenizer:
+        """The text frontend's tokenizer (text models only)."""
+        if not hasattr(self.frontend, "tokenizer"):
+            raise AttributeError(f"a {self.frontend.kind} model has no source tokenizer")
+        return self.frontend.tokenizer
 
-            self._decoders[strategy] = decoding.compile_decoder(decode_ids, self.model.trainer.variables)
+    @property
+    def max_source_length(self) -> int:
+        """The longest accepted text source, in tokens (text models only)."""
+        return self.frontend.max_length
+
+    def decoder(self, strategy):
+        """The compiled decoding function for a strategy: the model's source inputs -> ``Decoded``."""
+        if strategy not in self._decoders:
+            def decode_source(source):
+                return decoding.search(self.model, source, strategy, max_length=self.max_target_length + 1)
+
+            self._decoders[strategy] = decoding.compile_decoder(decode_source, self.model.trainer.variables)
         return self._decoders[strategy]
 
-    def encode_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[str]]]:
-        """Validates and tokenizes texts -> ((batch, src_len) int32 right-padded ids, source tokens)."""
-        if isinstance(texts, (str, bytes)):
-            raise TypeError(f"texts must be a list of strings, got a single {type(texts).__name__}: "
-                            f"wrap it in a list, e.g. predict([{texts!r}])")
-        try:
-            texts = list(texts)
-        except TypeError:
-            raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}") from None
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}: {text!r}")
-            if not text.strip():
-                raise ValueError(f"texts[{i}] is empty or only whitespace: {text!r}")
-        if not texts:
-            return np.zeros((0, 1), "int32"), []
+    def encode_inputs(self, inputs) -> dict:
+        """Raw inputs -> the frontend's outputs as NumPy arrays (the model's source inputs, the source
+        tokens of text); a ``TypeError``/``ValueError`` naming the first bad input and why."""
         import tensorflow as tf
 
-        tokens = self.source_tokenizer.tokenize(tf.constant(texts))  # one pass: ids and labels
-        ids = self.source_tokenizer.lookup(tokens)
-        lengths = ids.row_lengths().numpy()
-        for i, n in enumerate(lengths):
-            if n > self.max_source_length:
-                raise ValueError(f"texts[{i}] has {n} tokens, more than this model's limit of "
-                                 f"{self.max_source_length}: {texts[i][:40]!r}...")
-        labels = [[t.decode("utf-8") for t in row] for row in tokens.to_list()]
-        return ids.to_tensor(default_value=0).numpy().astype("int32"), labels
+        raw = self.frontend.prepare(inputs)
+        if not raw:
+            raw_tensor = tf.zeros([0], tf.string)
+        else:
+            raw_tensor = tf.constant(raw, tf.string)
+        decoded = {key: value.numpy() for key, value in self.frontend.decode(raw_tensor).items()}
+        for i, error in enumerate(decoded.pop("error")):
+            if error:
+                raise ValueError(self.frontend.error_message(i, raw[i], error.decode("utf-8")))
+        return decoded
 
-    def decode(self, texts: Sequence[str], strategy=None, batch_size: int = 256, **options) -> list[list[Hypothesis]]:
-        """Decodes each text -> its n-best ``Hypothesis`` list, best first.
+    def encode_texts(self, texts: Sequence[str]) -> dict:
+        """``encode_inputs`` under its older name (text models)."""
+        return self.encode_inputs(texts)
+
+    def _batches(self, encoded: dict, batch_size: int):
+        """Yields (rows, the model's source inputs for those rows, trimmed to their longest source)."""
+        for rows in length_sorted_batches(encoded["source_length"], batch_size):
+            batch = {key: encoded[key][rows] for key in self.model_inputs}
+            if self.frontend.variable_length:  # drop the padding columns every row of the batch shares
+                width = max(1, int(batch["source_length"].max()))
+                batch = {key: value[:, :width] if value.ndim > 1 else value for key, value in batch.items()}
+            yield rows, batch
+
+    def decode(self, inputs, strategy=None, batch_size: int = 256, **options) -> list[list[Hypothesis]]:
+        """Decodes each input -> its n-best ``Hypothesis`` list, best first.
 
         ``strategy`` is a ``zoo.decoding`` strategy; or pass ``predict``'s keyword options.
         """
+        import tensorflow as tf
+
         strategy = strategy or make_strategy(**options)
-        decode_ids = self.decoder(strategy)
-        source_ids, source_tokens = self.encode_texts(texts)
-        vocabulary = self.target_tokenizer.vocabulary
-        out: list[list[Hypothesis]] = [[] for _ in source_ids]
-        for rows in length_sorted_batches(source_ids, batch_size):
-            batch = trim_padding(source_ids[rows])
-            result = decode_ids(batch)
-            ids, lengths = np.asarray(result.ids), np.asarray(result.lengths)
+        decode_source = self.decoder(strategy)
+        encoded = self.encode_inputs(inputs)
+        count = len(encoded["source_length"])
+        labels = encoded.get("source_tokens")
+        out: list[list[Hypothesis]] = [[] for _ in range(count)]
+        for rows, batch in self._batches(encoded, batch_size):
+            result = decode_source(batch)
+            ids, lengths = np.asarray(result.ids), np.asarray(result.lengths)  # (batch, n_best, L), (batch, n_best)
             scores, attention = np.asarray(result.scores), np.asarray(result.attention)
-            for row, text_index in enumerate(rows):
-                src = source_tokens[text_index]
+            n_best = ids.shape[1]
+            copy = {}
+            if "source_extended" in batch:
+                copy = dict(source_tokens=tf.constant(np.repeat(labels[rows], n_best, axis=0)),
+                            source_extended=tf.constant(np.repeat(batch["source_extended"], n_best, axis=0)))
+            tokens = self.target_tokenizer.detokenize_tokens(ids.reshape(-1, ids.shape[2]), **copy).to_list()
+            for row, index in enumerate(rows):
+                source_labels = ([t.decode("utf-8") for t in labels[index][: encoded["source_length"][index]]]
+                                 if labels is not None else [])
+                width = len(source_labels) or attention.shape[3]
                 hypotheses = []
-                for rank in range(ids.shape[1]):
-                    tokens = vocabulary.tokens_of(ids[row, rank])
+                for rank in range(n_best):
+                    words = [t.decode("utf-8") for t in tokens[row * n_best + rank]]
                     steps = min(int(lengths[row, rank]) + 1, ids.shape[2])  # + </s>
                     hypotheses.append(Hypothesis(
-                        text=self.target_tokenizer.joiner.join(tokens), tokens=tokens,
-                        score=float(scores[row, rank]), source_tokens=src,
-                        attention=attention[row, rank, :steps, : len(src)],
+                        text=self.target_tokenizer.joiner.join(words), tokens=words,
+                        score=float(scores[row, rank]), source_tokens=source_labels,
+                        attention=attention[row, rank, :steps, :width],
                     ))
-                out[text_index] = hypotheses
+                out[index] = hypotheses
         return out
 
-    def score(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    def score(self, sources, targets: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Log-probability of each target given its source, by teacher forcing: (len(sources),) sums of
         token log-probabilities, </s> included, <pad> and <s> excluded from the softmax (what ``decode``
         reports as ``Hypothesis.score`` for the same output). Target tokens outside the vocabulary
-        count as the unknown token."""
+        count as the unknown token (or, for a copy model, as the source word they copy)."""
         import keras
         import tensorflow as tf
 
@@ -161,19 +190,24 @@ class Predictor:
         for i, target in enumerate(targets):
             if not isinstance(target, str):
                 raise TypeError(f"targets[{i}] must be a str, got {type(target).__name__}: {target!r}")
-        source_ids, _ = self.encode_texts(sources)
-        if len(source_ids) != len(targets):
-            raise ValueError(f"sources and targets differ in length: {len(source_ids)} and {len(targets)}")
+        encoded = self.encode_inputs(sources)
+        if len(encoded["source_length"]) != len(targets):
+            raise ValueError(f"sources and targets differ in length: {len(encoded['source_length'])} and {len(targets)}")
         totals = np.zeros((len(targets),), "float32")
-        for rows in length_sorted_batches(source_ids, batch_size):
-            source = trim_padding(source_ids[rows])
-            target = self.target_tokenizer.encode(tf.constant([targets[i] for i in rows]))
+        for rows, batch in self._batches(encoded, batch_size):
+            target_tokens = self.target_tokenizer.tokenize(tf.constant([targets[i] for i in rows]))
+            if "source_extended" in batch:
+                width = batch["source_extended"].shape[1]
+                target = self.frontend.extend_targets(target_tokens, tf.constant(encoded["source_tokens"][rows][:, :width]),
+                                                      tf.constant(batch["source_extended"]))
+            else:
+                target = self.target_tokenizer.lookup(target_tokens)
             column = [target.nrows(), 1]
             decoder_input = tf.concat([tf.fill(column, START_ID), target], axis=1).to_tensor(0).numpy()
             decoder_target = tf.concat([target, tf.fill(column, END_ID)], axis=1).to_tensor(0).numpy()
-            logits = np.array(self.model.trainer({"source": source, "decoder_input": decoder_input}, training=False))
-            logits[..., [PAD_ID, START_ID]] = -1e9  # never emitted, as in decoding
-            log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))  # (batch, tgt_len, vocab)
+            log_probs = np.array(self.model.trainer({**batch, "decoder_input": decoder_input}, training=False))
+            log_probs[..., [PAD_ID, START_ID]] = -1e9  # never emitted, as in decoding
+            log_probs = np.asarray(keras.ops.log_softmax(np.maximum(log_probs, -1e9), axis=-1))  # (batch, tgt_len, vocab)
             picked = np.take_along_axis(log_probs, decoder_target[..., None], axis=-1)[..., 0]
             totals[rows] = (picked * (decoder_target != 0)).sum(axis=1)  # (batch,)
         return totals
@@ -190,7 +224,7 @@ class Predictor:
             if not isinstance(rescorer, Predictor):
                 raise TypeError(f"rescorers[{i}] must be a Predictor, got {rescorer!r}")
         check_rerank_beam(beam_size)
-        texts = texts if isinstance(texts, (str, bytes)) else list(texts)
+        texts = self.frontend.prepare(texts)
         candidates = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=beam_size, alpha=alpha,
                                  coverage_penalty=coverage_penalty)
         sources = [text for text, hypotheses in zip(texts, candidates) for _ in hypotheses]

@@ -1,13 +1,15 @@
 """tf.data input pipeline for teacher-forced training (TensorFlow side).
 
-(source text, target text) pairs
-  -> tokenized in one vectorised in-graph call (the pipeline's tokenizers)
-  -> empty and over-long examples dropped, counted and logged
+(raw source, target text) pairs
+  -> the source through the model's frontend (``zoo.frontends``: text, audio or image; its rules
+     for empty, too long and malformed input), the target through the target tokenizer
+  -> rejected and over-long examples dropped, counted by reason and logged
   -> shuffled, bucketed by length, padded on the right with <pad> = 0, batches shuffled again
-  -> ({"source": (batch, src_len), "decoder_input": (batch, tgt_len)},
-      decoder_target (batch, tgt_len), weights (batch, tgt_len))
+  -> ({"source": (batch, ...), "source_length": (batch,), "decoder_input": (batch, tgt_len),
+       [copy models: "source_extended": (batch, src_len)]}, decoder_target (batch, tgt_len), weights (batch, tgt_len))
 where decoder_input = <s> + target and decoder_target = target + </s>, and weights are 1 on real
-target tokens (including </s>) and 0 on padding, so losses and metrics ignore padding.
+target tokens (including </s>) and 0 on padding, so losses and metrics ignore padding. A copy model's
+target tokens that the source holds but the vocabulary lacks get the source's extended ids.
 """
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from zoo.frontends import Frontend, TextFrontend
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import END_ID, START_ID
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BOUNDARIES = (6, 8, 10, 12, 16, 24, 32, 48, 64)
+CHUNK = 1024  # sources decoded per frontend call
 
 
 @dataclasses.dataclass
@@ -31,49 +35,90 @@ class DropReport:
     kept: int
     empty: int
     too_long: int
+    malformed: int = 0  # sources the frontend could not read (not a WAV file, not an image, ...)
 
 
-def tokenize_pairs(
-    pairs: Sequence[tuple[str, str]],
-    source_tokenizer: Tokenizer,
+def as_frontend(source: Frontend | Tokenizer, max_source_length: int | None) -> Frontend:
+    """A frontend as it is, or a text ``Tokenizer`` with its length limit as a ``TextFrontend``."""
+    if isinstance(source, Tokenizer):
+        return TextFrontend(source, max_source_length)
+    return source
+
+
+def encode_pairs(
+    pairs: Sequence[tuple],
+    source: Frontend | Tokenizer,
     target_tokenizer: Tokenizer,
-    max_source_length: int,
+    max_source_length: int | None,
     max_target_length: int,
-) -> tuple[tf.RaggedTensor, tf.RaggedTensor, DropReport]:
-    """Tokenizes all pairs at once and drops empty / over-long ones. Returns (source, target, report).
-
-    ``max_target_length`` counts the target tokens without the added <s> / </s>.
-    """
+) -> tuple[dict, tf.RaggedTensor, DropReport]:
+    """Runs every source through the frontend and tokenizes every target; drops the examples the
+    frontend rejects or whose target is empty or longer than ``max_target_length`` (tokens, without
+    <s> / </s>). -> (source features of the kept examples: {"source": ragged along axis 1 when the
+    frontend's sources vary in length, "source_length", [copy: "source_extended"]}, target (n, None)
+    ragged int32 ids, report)."""
     if len(pairs) == 0:
         raise ValueError("pairs is empty: the pipeline needs at least one (source, target) example.")
+    frontend = as_frontend(source, max_source_length)
     sources, targets = zip(*pairs)
-    source = source_tokenizer.encode(tf.constant(sources))  # (n, None)
-    target = target_tokenizer.encode(tf.constant(targets))  # (n, None)
-    source_len = source.row_lengths().numpy()
+    raw = frontend.prepare(list(sources))
+    features, errors, target = {}, [], []
+    for start in range(0, len(raw), CHUNK):
+        part = frontend.decode(tf.constant(raw[start:start + CHUNK], tf.string))
+        lengths = part["source_length"]
+        errors.append(part["error"].numpy())
+        tokens = target_tokenizer.tokenize(tf.constant(list(targets[start:start + CHUNK])))
+        if "source_extended" in part:
+            width = tf.shape(part["source_extended"])[1]
+            ids = frontend.extend_targets(tokens, part["source_tokens"][:, :width], part["source_extended"])
+        else:
+            ids = target_tokenizer.lookup(tokens)
+        target.append(ids)
+        for key in ("source", "source_length", "source_extended"):
+            if key in part:
+                value = part[key]
+                if key != "source_length" and frontend.variable_length:
+                    value = tf.RaggedTensor.from_tensor(value, lengths=lengths)
+                features.setdefault(key, []).append(value)
+    features = {key: tf.concat(values, axis=0) for key, values in features.items()}
+    target = tf.concat(target, axis=0)
+    errors = np.concatenate(errors)
     target_len = target.row_lengths().numpy()
-    empty = (source_len == 0) | (target_len == 0)
-    too_long = ~empty & ((source_len > max_source_length) | (target_len > max_target_length))
-    keep = ~(empty | too_long)
-    report = DropReport(kept=int(keep.sum()), empty=int(empty.sum()), too_long=int(too_long.sum()))
-    log.info(
-        "pipeline: kept %d examples, dropped %d empty and %d longer than %d source / %d target tokens",
-        report.kept, report.empty, report.too_long, max_source_length, max_target_length,
-    )
+    rejected = errors != b""
+    empty = np.array([e.startswith(b"is empty") or e.startswith(b"empty") for e in errors]) | (target_len == 0)
+    too_long = ~empty & ((rejected & np.array([b"more than" in e for e in errors])) | (target_len > max_target_length))
+    malformed = rejected & ~empty & ~too_long
+    keep = ~(empty | too_long | malformed)
+    report = DropReport(kept=int(keep.sum()), empty=int(empty.sum()), too_long=int(too_long.sum()),
+                        malformed=int(malformed.sum()))
+    log.info("pipeline: kept %d examples, dropped %d empty, %d too long (source limit %s, target limit %d) "
+             "and %d the frontend could not read", report.kept, report.empty, report.too_long, max_source_length,
+             max_target_length, report.malformed)
     if report.kept == 0:
         raise ValueError(f"No example survived filtering ({report}); check the data and the length limits.")
-    return tf.ragged.boolean_mask(source, keep), tf.ragged.boolean_mask(target, keep), report
+    kept = np.flatnonzero(keep)
+    return {key: tf.gather(value, kept) for key, value in features.items()}, tf.gather(target, kept), report
 
 
-def _teacher_forcing(source: tf.Tensor, target: tf.Tensor):
-    """(src_len,), (tgt_len,) -> source, decoder_input <s>+target, decoder_target target+</s>."""
+def tokenize_pairs(pairs, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer, max_source_length: int,
+                   max_target_length: int) -> tuple[tf.RaggedTensor, tf.RaggedTensor, DropReport]:
+    """Text pairs -> (source (n, None) ragged ids, target (n, None) ragged ids, report): ``encode_pairs``
+    for a text source."""
+    features, target, report = encode_pairs(pairs, source_tokenizer, target_tokenizer, max_source_length,
+                                            max_target_length)
+    return features["source"], target, report
+
+
+def _teacher_forcing(features: dict, target: tf.Tensor):
+    """features of one example, target (tgt_len,) -> features, decoder_input <s>+target, decoder_target target+</s>."""
     decoder_input = tf.concat([[START_ID], target], axis=0)
     decoder_target = tf.concat([target, [END_ID]], axis=0)
-    return source, decoder_input, decoder_target
+    return features, decoder_input, decoder_target
 
 
-def _to_keras(source, decoder_input, decoder_target):
+def _to_keras(features, decoder_input, decoder_target):
     weights = tf.cast(tf.not_equal(decoder_target, 0), tf.float32)  # (batch, tgt_len)
-    return {"source": source, "decoder_input": decoder_input}, decoder_target, weights
+    return {**features, "decoder_input": decoder_input}, decoder_target, weights
 
 
 # Batches shuffled after bucketing. Without it an epoch ends with one small, single-length batch
@@ -83,11 +128,11 @@ BATCH_SHUFFLE_BUFFER = 64
 
 
 def make_dataset(
-    pairs: Sequence[tuple[str, str]],
-    source_tokenizer: Tokenizer,
+    pairs: Sequence[tuple],
+    source: Frontend | Tokenizer,
     target_tokenizer: Tokenizer,
     batch_size: int,
-    max_source_length: int = 64,
+    max_source_length: int | None = 64,
     max_target_length: int = 64,
     shuffle: bool = True,
     seed: int = 0,
@@ -107,29 +152,38 @@ def make_dataset(
     if batch_multiple < 1 or batch_size % batch_multiple:
         raise ValueError(f"batch_size {batch_size} must be a multiple of batch_multiple {batch_multiple} "
                          "(the number of devices a data-parallel run splits each batch across)")
-    source, target, _ = tokenize_pairs(pairs, source_tokenizer, target_tokenizer, max_source_length, max_target_length)
-    dataset = tf.data.Dataset.from_tensor_slices((source, target))
+    frontend = as_frontend(source, max_source_length)
+    features, target, _ = encode_pairs(pairs, frontend, target_tokenizer, max_source_length, max_target_length)
+    count = int(target.nrows())
+    dataset = tf.data.Dataset.from_tensor_slices((features, target))
     if shuffle:
-        dataset = dataset.shuffle(int(source.nrows()), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.map(_teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE)
-    boundaries = [b for b in bucket_boundaries if b < max(max_source_length, max_target_length + 1)]
-    lengths = np.maximum(source.row_lengths().numpy(), target.row_lengths().numpy() + 1)  # as bucketed below
+    # Text buckets by max(source tokens, target tokens + 1); other sources (samples, pixels) by the target.
+    by_source = frontend.kind == "text"
+    longest = max(max_source_length, max_target_length + 1) if by_source else max_target_length + 1
+    boundaries = [b for b in bucket_boundaries if b < longest]
+    lengths = target.row_lengths().numpy() + 1
+    if by_source:
+        lengths = np.maximum(features["source_length"].numpy(), lengths)  # as bucketed below
     per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
     batches = int(sum(count // batch_size + (count % batch_size >= batch_multiple) for count in per_bucket))
     dataset = dataset.bucket_by_sequence_length(
-        element_length_func=lambda s, di, dt: tf.maximum(tf.shape(s)[0], tf.shape(di)[0]),
+        element_length_func=((lambda f, di, dt: tf.maximum(f["source_length"], tf.shape(di)[0])) if by_source
+                             else (lambda f, di, dt: tf.shape(di)[0])),
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padded_shapes=([None], [None], [None]),
-        padding_values=(0, 0, 0),
+        padded_shapes=({key: [None] * len(spec.shape) for key, spec in dataset.element_spec[0].items()}, [None], [None]),
+        padding_values=({key: tf.cast(0, spec.dtype) for key, spec in dataset.element_spec[0].items()},
+                        tf.cast(0, tf.int32), tf.cast(0, tf.int32)),
         drop_remainder=False,
     )
     if batch_multiple > 1:
-        def trim(*batch):  # (rows, len) each -> the first rows // batch_multiple * batch_multiple rows
-            rows = tf.shape(batch[0])[0] // batch_multiple * batch_multiple
-            return tuple(x[:rows] for x in batch)
+        def trim(*batch):  # (rows, ...) each -> the first rows // batch_multiple * batch_multiple rows
+            rows = tf.shape(batch[1])[0] // batch_multiple * batch_multiple
+            return tf.nest.map_structure(lambda x: x[:rows], batch)
 
-        dataset = dataset.map(trim).filter(lambda source, *_: tf.shape(source)[0] > 0)
+        dataset = dataset.map(trim).filter(lambda features, *_: tf.shape(features["source_length"])[0] > 0)
     if shuffle:  # the partial batches of every bucket come out last: spread them over the epoch's end
         dataset = dataset.shuffle(BATCH_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))  # Keras shows a full progress bar

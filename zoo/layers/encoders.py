@@ -79,6 +79,11 @@ class RNNEncoder(keras.layers.Layer):
     def num_states(self) -> int:
         return num_states(self.cell)
 
+    def recurrent_layers(self) -> list:
+        """The Keras RNN layers of every direction and layer (each has ``use_cudnn``)."""
+        return [part for rnn in self.rnns
+                for part in ((rnn.forward_layer, rnn.backward_layer) if self.bidirectional else (rnn,))]
+
     def build(self, embedded_shape, mask_shape=None):
         shape = tuple(embedded_shape)
         for rnn in self.rnns:

@@ -64,10 +64,9 @@ class Bahdanau(Seq2Seq):
 
         self._build_graphs(deep_output=True)
 
-    def _encode(self, source):
+    def _encode(self, source, source_length, training=None):
         """source (batch, src_len) -> memory (batch, src_len, 2 * encoder_units), memory_mask
         (batch, src_len), and s_0: [h, (c)], (batch, units) each."""
-        memory_mask = ops.not_equal(source, 0)  # (batch, src_len) bool
-        embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
+        embedded, memory_mask = self._embed_source(source, source_length, training)  # (batch, src_len, emb)
         memory, states = self.encoder_rnn(embedded, memory_mask)  # final [h→_T; h←_1], ...
         return memory, memory_mask, self.bridge(states)

@@ -58,11 +58,10 @@ class Cho(Seq2Seq):
 
         self._build_graphs(deep_output=True)
 
-    def _encode(self, source):
+    def _encode(self, source, source_length, training=None):
         """source (batch, src_len) -> memory (batch, src_len, m_units), memory_mask (batch, src_len),
         and the decoder's initial state [s_0, (cell_0), c], (batch, units) each."""
-        memory_mask = ops.not_equal(source, 0)  # (batch, src_len) bool
-        embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
+        embedded, memory_mask = self._embed_source(source, source_length, training)  # (batch, src_len, emb)
         memory, states = self.encoder_rnn(embedded, memory_mask)  # [h_T, (cell_T)] (batch, m_units) each
         final = states[0] if len(states) == 1 else ops.concatenate(states, axis=-1)  # (batch, m_units * states)
         summary = self.summary(final)  # c (batch, units)

@@ -6,16 +6,15 @@ ensemble's next-token distribution is the weighted mixture of the members' distr
     log p(y_t | y_<t, x) = log sum_i w_i p_i(y_t | y_<t, x),   sum_i w_i = 1
 
 So every decoding strategy (greedy, beam search, sampling), the rescorers and the SavedModel export
-work on an ensemble unchanged: they only see ``encoder``, ``step`` and ``trainer``. The members must
-share their source and target vocabularies (``zoo.hub.ensemble`` checks it); their architectures may
-differ. An ensemble is built from trained members and is not itself trained.
+work on an ensemble unchanged: they only see ``encode``, ``step`` and ``trainer``. The members must
+share their source frontend and target vocabulary (``zoo.hub.ensemble`` checks it); their
+architectures may differ. An ensemble is built from trained members and is not itself trained.
 
-- ``trainer``: {"source", "decoder_input"} -> (batch, tgt_len, target_vocab) log-probabilities of the
-  mixture (valid logits: their log-softmax is themselves).
-- ``encoder``: source -> [memory (batch, src_len, sum of the members' memory units), memory_mask,
-  *every member's initial state in member order].
-- ``step``: [token, memory, memory_mask, *states] -> [(batch, vocab) mixture log-probabilities,
-  attention (batch, src_len): the weighted mean over the members that attend, *new states].
+- ``trainer``: the members' inputs -> (batch, tgt_len, target_vocab) log-probabilities of the mixture.
+- ``encode``: -> context {"memory_mask": the first member's, "members": [each member's context]},
+  state {"members": [each member's state]}: structures, which beam search reorders like any other.
+- ``step``: -> (batch, vocab) mixture log-probabilities, attention (batch, src_len): the weighted
+  mean over the members that attend, the new state.
 """
 from __future__ import annotations
 
@@ -76,13 +75,12 @@ class Ensemble:
         self.weights = check_ensemble_weights(weights, len(members))
         self.log_weights = [math.log(w) for w in self.weights]
         self.has_attention = any(m.has_attention for m in members)
-        self.state_names = tuple(f"member{i}_{name}" for i, m in enumerate(members) for name in m.state_names)
         self._build_graphs()
 
-    def _mixture(self, member_logits):
-        """Members' logits, each (..., vocab) -> log of the weighted mixture of their softmaxes (..., vocab)."""
-        weighted = [ops.log_softmax(ops.cast(logits, "float32"), axis=-1) + log_weight
-                    for logits, log_weight in zip(member_logits, self.log_weights)]
+    def _mixture(self, member_log_probs):
+        """Members' log-probabilities, each (..., vocab) -> log of their weighted mixture (..., vocab)."""
+        weighted = [ops.cast(log_probs, "float32") + log_weight
+                    for log_probs, log_weight in zip(member_log_probs, self.log_weights)]
         return weighted[0] if len(weighted) == 1 else ops.logsumexp(ops.stack(weighted, axis=0), axis=0)
 
     def _attention(self, member_weights):
@@ -94,39 +92,27 @@ class Ensemble:
         return sum(ops.cast(a, "float32") * (w / total) for w, a in attending)
 
     def _build_graphs(self) -> None:
-        source = keras.Input((None,), dtype="int32", name="source")
-        decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
-        logits = [_Member(m.trainer, name=f"member{i}_trainer")({"source": source, "decoder_input": decoder_input})
-                  for i, m in enumerate(self.members)]
-        self.trainer = keras.Model({"source": source, "decoder_input": decoder_input}, self._mixture(logits),
-                                   name="ensemble_trainer")  # (batch, tgt_len, vocab)
+        inputs = self.members[0].source_inputs()
+        inputs["decoder_input"] = keras.Input((None,), dtype="int32", name="decoder_input")
+        log_probs = [_Member(m.trainer, name=f"member{i}_trainer")(inputs) for i, m in enumerate(self.members)]
+        self.trainer = keras.Model(inputs, self._mixture(log_probs), name="ensemble_trainer")  # (batch, tgt_len, vocab)
 
-        # each member's [memory, memory_mask, *state]
-        encoded = [_Member(m.encoder, name=f"member{i}_encoder")(source) for i, m in enumerate(self.members)]
-        memory = encoded[0][0] if len(encoded) == 1 else ops.concatenate([e[0] for e in encoded], axis=-1)
-        initial_state = [s for e in encoded for s in e[2:]]
-        self.encoder = keras.Model(source, [memory, encoded[0][1], *initial_state], name="ensemble_encoder")
+    def source_inputs(self) -> dict:
+        return self.members[0].source_inputs()
 
-        widths = [m.encoder_rnn.output_units for m in self.members]
-        token = keras.Input((), dtype="int32", name="token")
-        step_memory = keras.Input((None, sum(widths)), name="memory")  # (batch, src_len, sum of widths)
-        step_mask = keras.Input((None,), dtype="bool", name="memory_mask")
-        state = [keras.Input(tuple(s.shape[1:]), name=name) for s, name in zip(initial_state, self.state_names)]
-        step_logits, step_weights, new_state = [], [], []
-        offset, first_state = 0, 0
-        for i, (member, width) in enumerate(zip(self.members, widths)):
-            member_memory = step_memory[:, :, offset:offset + width]  # (batch, src_len, width)
-            member_state = state[first_state:first_state + len(member.state_names)]
-            member_logits, weights, *member_new_state = _Member(member.step, name=f"member{i}_step")(
-                [token, member_memory, step_mask, *member_state])
-            step_logits.append(member_logits)
-            step_weights.append(weights)
-            new_state.extend(member_new_state)
-            offset += width
-            first_state += len(member.state_names)
-        self.step = keras.Model([token, step_memory, step_mask, *state],
-                                [self._mixture(step_logits), self._attention(step_weights), *new_state],
-                                name="ensemble_step")
+    def encode(self, inputs: dict, training: bool = False) -> tuple[dict, dict]:
+        encoded = [member.encode(inputs, training=training) for member in self.members]
+        contexts, states = [c for c, _ in encoded], [s for _, s in encoded]
+        return {"memory_mask": contexts[0]["memory_mask"], "members": contexts}, {"members": states}
+
+    def step(self, token, context: dict, state: dict, training: bool = False):
+        outputs = [member.step(token, member_context, member_state, training=training)
+                   for member, member_context, member_state in zip(self.members, context["members"], state["members"])]
+        return (self._mixture([o[0] for o in outputs]), self._attention([o[1] for o in outputs]),
+                {"members": [o[2] for o in outputs]})
+
+    def recurrent_layers(self) -> list:
+        return [layer for member in self.members for layer in member.recurrent_layers()]
 
     def count_params(self) -> int:
         return sum(m.count_params() for m in self.members)

@@ -64,10 +64,9 @@ class Luong(Seq2Seq):
 
         self._build_graphs()
 
-    def _encode(self, source):
+    def _encode(self, source, source_length, training=None):
         """source (batch, src_len) -> memory, memory_mask, [h0, c0, h̃0] (batch, units) each."""
-        memory_mask = ops.not_equal(source, 0)  # (batch, src_len) bool
-        embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
+        embedded, memory_mask = self._embed_source(source, source_length, training)  # (batch, src_len, emb)
         memory, (h, c) = self.encoder_rnn(embedded, memory_mask)  # (batch, src_len, m_units)
         h0 = self.bridge_h(h)  # (batch, units)
         return memory, memory_mask, [h0, self.bridge_c(c), ops.zeros_like(h0)]

@@ -15,7 +15,7 @@ from keras import ops
 
 from zoo.layers.cells import PlainDecoderCell
 from zoo.layers.encoders import Bridge, RNNEncoder, check_bridge, check_cell, check_dropout, check_positive
-from zoo.models.base import Seq2Seq
+from zoo.models.base import Seq2Seq, length_mask
 
 
 def reverse_real_tokens(ids, mask):
@@ -79,13 +79,12 @@ class RNNSeq2Seq(Seq2Seq):
 
         self._build_graphs()
 
-    def _encode(self, source):
+    def _encode(self, source, source_length, training=None):
         """source (batch, src_len) -> memory (batch, src_len, m_units) in reading order, memory_mask
         (batch, src_len), and the decoder's initial state: per layer [h, (c)], (batch, units) each."""
-        memory_mask = ops.not_equal(source, 0)  # (batch, src_len) bool
-        if self.reverse_source:
-            source = reverse_real_tokens(source, memory_mask)  # same mask: padding stays on the right
-        embedded = self.embedding_dropout(self.source_embedding(source))  # (batch, src_len, emb)
+        if self.reverse_source:  # same lengths: padding stays on the right
+            source = reverse_real_tokens(source, length_mask(source_length, source))
+        embedded, memory_mask = self._embed_source(source, source_length, training)  # (batch, src_len, emb)
         memory, layer_states = self.encoder_rnn(embedded, memory_mask)
         initial_state = []
         for bridge, states in zip(self.bridges, layer_states):
