@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -183,7 +184,7 @@ def test_rest_client_json_matches_the_signature(exported, loaded, predictor):
     text = tf.constant(body["instances"])
     assert signature.structured_input_signature[1]["text"].is_compatible_with(text)
     out = signature(text=text)
-    answer = {"predictions": [{key: value[row].numpy().tolist() for key, value in out.items()}
+    answer = {"predictions": [{key: np.asarray(value[row].numpy()).tolist() for key, value in out.items()}
                               for row in range(len(exported.texts))]}  # TF Serving's row format
     answer = json.loads(json.dumps(answer, default=lambda b: b.decode("utf-8")))
     expected = predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
@@ -220,20 +221,30 @@ def test_grpc_client_request_matches_the_signature(exported, loaded, predictor):
 # --- bad input never crashes the graph -----------------------------------------------------------
 
 def test_bad_input_gives_valid_output(exported, loaded, predictor):
+    """The frontend's rules, as predict applies them: a rejected row gets empty outputs, score 0 and the
+    reason in ``error`` (the text predict's ValueError gives); the batch's other rows are answered."""
     serve = loaded.signatures["serving_default"]
     limit = predictor.max_source_length
 
     def run(texts):
         out = serve(text=tf.constant(texts, dtype=tf.string))
         assert out["outputs"].shape == out["scores"].shape == out["lengths"].shape == (len(texts), N_BEST)
+        assert out["error"].shape == (len(texts),)
         assert np.isfinite(out["scores"].numpy()).all()
-        return strings(out["outputs"]), out["scores"].numpy()
+        return strings(out["outputs"]), out["scores"].numpy(), [e.decode() for e in out["error"].numpy()]
 
-    outputs, scores = run(["", "  \t "])  # empty input: empty hypotheses, score 0
-    assert outputs == [[""] * N_BEST] * 2 and not scores.any()
     word = exported.texts[0]
-    long_text = (word * (limit // len(word) + 1))[:limit]
-    assert run([long_text + "x" * 10_000])[0] == run([long_text])[0]  # truncated to the first `limit` tokens
+    outputs, scores, errors = run(["", "  \t ", word])  # empty input: empty hypotheses, score 0, the reason
+    assert outputs[:2] == [[""] * N_BEST] * 2 and not scores[:2].any()
+    assert errors == ["is empty or only whitespace"] * 2 + [""] and outputs[2] == run([word])[0][0]
+    with pytest.raises(ValueError, match=r"texts\[1\] is empty or only whitespace"):
+        predictor.predict([word, "  \t "])
+    long_text = (word * (limit // len(word) + 2))[: limit + 1]
+    outputs, scores, errors = run([long_text, long_text[:limit]])
+    assert outputs[0] == [""] * N_BEST and scores[0].sum() == 0 and outputs[1][0]
+    assert errors[0] == f"has {limit + 1} tokens, more than this model's limit of {limit}" and errors[1] == ""
+    with pytest.raises(ValueError, match=re.escape(f"texts[0] {errors[0]}")):
+        predictor.predict([long_text])
     assert run([b"\xff" + word.encode() + b"\xc3"])[0] == run(["\ufffd" + word + "\ufffd"])[0]  # U+FFFD
     assert run([])[0] == []
     batch = [exported.texts[i % len(exported.texts)] for i in range(512)]

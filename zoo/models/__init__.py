@@ -5,9 +5,10 @@ from zoo.models.bahdanau import Bahdanau
 from zoo.models.base import Seq2Seq
 from zoo.models.cho import Cho
 from zoo.models.luong import Luong
+from zoo.models.pointer_generator import PointerGenerator
 from zoo.models.rnn_seq2seq import RNNSeq2Seq
 
-FAMILIES = {cls.family: cls for cls in (RNNSeq2Seq, Cho, Bahdanau, Luong)}
+FAMILIES = {cls.family: cls for cls in (RNNSeq2Seq, Cho, Bahdanau, Luong, PointerGenerator)}
 # Keras dtype policies a model may compute in. The mixed ones compute in float16 / bfloat16 and keep
 # float32 weights (so a checkpoint loads under any of them) and float32 logits.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -28,4 +29,4 @@ def build(family: str, config: dict, precision: str = "float32") -> Seq2Seq:
         keras.config.set_dtype_policy(previous)
 
 
-__all__ = ["Seq2Seq", "RNNSeq2Seq", "Cho", "Bahdanau", "Luong", "FAMILIES", "PRECISIONS", "build"]
+__all__ = ["Seq2Seq", "RNNSeq2Seq", "Cho", "Bahdanau", "Luong", "PointerGenerator", "FAMILIES", "PRECISIONS", "build"]
