@@ -1,6 +1,7 @@
 """The `zoo` command as a user runs it (a fresh process each time)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -77,3 +78,34 @@ def test_predict_and_evaluate_rerank_with_other_models():
         assert out.returncode == 2 and "expected NAME or NAME=WEIGHT" in out.stderr and "Traceback" not in out.stderr
     out = zoo_cli("predict", "g2p-luong", "hello", "--beam", "4", "--rescore", "no-such-model")
     assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_predict_prints_only_the_answer_in_a_clean_environment(tmp_path):
+    # What a first-time user runs (`make demo`, `.venv/bin/zoo predict ...`): no TF_CPP_MIN_LOG_LEVEL, nothing
+    # else set. TensorFlow's start-up lines (absl's banner, "oneDNN custom operations are on", no CUDA driver,
+    # "failed call to cuInit", oneDNN's DT_BOOL notice) read as failures; oneDNN itself stays on.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", "g2p-luong", "hello"], capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\t")[:2] == ["hello", zoo.load("g2p-luong").predict(["hello"])[0]]
+    noise = [line for line in out.stderr.splitlines()
+             if re.match(r"[IWEF]\d{4} ", line) or any(word in line for word in ("cuInit", "oneDNN", "absl", "cuda"))]
+    assert not noise, out.stderr
+
+
+def test_tensorflow_start_up_log_is_filtered_by_level_not_swallowed(capfd):
+    from zoo import cli
+
+    records = [b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+               b"I0000 00:00:1796538810.303634    3857 port.cc:153] oneDNN custom operations are on.\n",
+               b"E0000 00:00:1796538813.431922    3857 loader.cc:12] a real error\n", b"its second line\n",
+               b"W0000 00:00:1796538813.431922    3857 guard.cc:227] a warning\n", b"and its second line\n"]
+    for level, shown in ((2, [2, 3]), (1, [2, 3, 4, 5]), (0, [0, 1, 2, 3, 4, 5]), (3, [])):
+        with cli._stderr_filtered(level):
+            for record in records:
+                os.write(2, record)
+        assert capfd.readouterr().err == "".join(records[i].decode() for i in shown), level
+    with cli._stderr_filtered(3):
+        print("a Python line", file=sys.stderr)  # not a log record: always written back
+    assert capfd.readouterr().err == "a Python line\n"

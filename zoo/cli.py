@@ -2,24 +2,131 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.abc
+import importlib.util
 import json
 import logging
 import os
+import re
+import shutil
 import sys
+import tempfile
+
+# TensorFlow's C++ log, as the CLI keeps it quiet. TF_CPP_MIN_LOG_LEVEL (0 all, 1 no INFO, 2 no WARNING either,
+# 3 no ERROR either) must be set before TensorFlow is imported; a value the user sets always wins. By default
+# the CLI shows errors on a machine with an NVIDIA GPU (a CUDA or cuDNN mismatch is reported there) and hides
+# them on one without, where the errors it prints in normal use are two benign notices, "failed call to
+# cuInit" (no driver) and "oneDNN supports DT_BOOL only on platforms with AVX-512" (first boolean op); real
+# failures still reach the user as Python exceptions. Nothing is switched off: oneDNN stays on, so numerics
+# and the pretrained figures are unchanged.
+#
+# Some lines TensorFlow's shared libraries write while they load, before absl logging is initialised, ignore
+# TF_CPP_MIN_LOG_LEVEL ("WARNING: All log messages before absl::InitializeLog() ...", then "I0000 ...
+# oneDNN custom operations are on ..." and "Could not find cuda drivers ..."). So the first `import
+# tensorflow` runs with file descriptor 2 sent to a temporary file; afterwards what it caught is written to
+# stderr again, less the log records below the level (and the banner). Anything else comes through.
+_LOG_RECORD = re.compile(r"([IWEF])\d{4} [\d:.]+\s+\d+ [^\]]*\] ")  # absl: severity, date, time, thread, file:line]
+_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+_ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
 
 def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Set TensorFlow's C++ log level (unless the user did) and filter what it prints while it loads."""
+    has_gpu = os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if has_gpu else "3")
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())  # `zoo list` and `zoo --help` still load no TensorFlow
+
+
+def _min_log_level() -> int:
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        return 0
+
+
+def _shown_again(lines: list[str], level: int) -> list[str]:
+    """The lines to show again: log records at or above ``level``; a record's continuation lines go with it."""
+    kept, keep = [], True
+    for line in lines:
+        record = _LOG_RECORD.match(line)
+        if record:
+            keep = _SEVERITY[record.group(1)] >= level
+        elif line.rstrip("\r\n") == _ABSL_BANNER:
+            keep = level == 0
+        if keep:
+            kept.append(line)
+    return kept
+
+
+@contextlib.contextmanager
+def _stderr_filtered(level: int):
+    """Catch what is written to file descriptor 2 (C++ included) and write back what ``_shown_again`` keeps."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(_shown_again(lines, level)))
+            sys.stderr.flush()
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Runs the first ``import tensorflow``, wherever it happens (Keras, zoo.predictor...), in ``_stderr_filtered``."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once: the real finders locate TensorFlow
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                with _stderr_filtered(_min_log_level()):
+                    load(module)
+
+            spec.loader.exec_module = exec_module  # this loader instance serves only this one module
+        return spec
 
 
 def cmd_list(args) -> int:
     from zoo import hub
 
     for name in hub.list_models():
-        with open(hub.resolve(name) / "metrics.json") as f:
+        folder = hub.resolve(name)
+        with open(folder / "metrics.json") as f:
             test = json.load(f).get("test", {})
-        print(f"{name}\ttest WER {test.get('wer', float('nan')):.2f}%\tPER {test.get('per', float('nan')):.2f}%")
+        print(f"{name}\ttest " + _headline(folder, test, separator="\t"))
     return 0
+
+
+def _headline(folder, scores: dict, separator: str = "  ") -> str:
+    """One result of a pretrained folder in its dataset's ``shown`` metrics (``zoo.data``), e.g.
+    ``"WER 30.44%  PER 7.99%"``; where that dataset is unknown (a folder dataset on another machine),
+    every figure under its metrics.json key."""
+    from zoo import data
+
+    with open(folder / "config.json") as f:
+        config = json.load(f)
+    try:
+        declared = data.get(data.dataset_of(config))
+    except ValueError:
+        return separator.join(f"{key} {value:.2f}" for key, value in scores.items()
+                              if isinstance(value, (int, float)) and key not in ("count", "seconds"))
+    return declared.describe(scores, declared.shown, separator)
 
 
 def cmd_predict(args) -> int:
@@ -107,7 +214,8 @@ def cmd_evaluate(args) -> int:
 
     model = hub.load(args.name)
     with open(hub.resolve(args.name) / "config.json") as f:
-        dataset = json.load(f).get("dataset", "cmudict")
+        declared = data.get(data.dataset_of(json.load(f)))
+    dataset = declared.name
     args.alpha = hub.beam_alpha(args.name) if args.alpha is None else args.alpha
     rescorers = _rescorers(args.rescore or [])
     runs = [(beam, None) for beam in sorted({1, args.beam})] + ([(args.beam, rescorers)] if rescorers else [])
@@ -117,9 +225,9 @@ def cmd_evaluate(args) -> int:
         name = "greedy" if beam == 1 else f"beam {beam}"
         if rescoring:
             name += " reranked by " + ", ".join(f"{n} x{w:g}" for n, w in args.rescore)
-        views = "".join(f"  [{view}: WER {scores[view]['wer']:.2f}%  PER {scores[view]['per']:.2f}%]"
-                        for view in data.SCORING_VIEWS.get(dataset, {}))
-        print(f"{args.name} {dataset}/{args.split} ({name}): WER {scores['wer']:.2f}%  PER {scores['per']:.2f}%  "
+        views = "".join(f"  [{view}: {declared.describe(scores[view], scoring.metrics)}]"
+                        for view, scoring in declared.views.items())
+        print(f"{args.name} {dataset}/{args.split} ({name}): {declared.describe(scores)}  "
               f"({scores['count']} examples, {scores['seconds']} s){views}")
     return 0
 
@@ -147,7 +255,7 @@ def _report_packaged(folder) -> int:
     with open(folder / "metrics.json") as f:
         metrics = json.load(f)
     for label, scores in (("greedy", metrics["test"]), (f"beam {metrics['beam']['strategy']['beam_size']}", metrics["beam"]["test"])):
-        print(f"{folder.name} test ({label}): WER {scores['wer']:.2f}%  PER {scores['per']:.2f}%")
+        print(f"{folder.name} test ({label}): {_headline(folder, scores)}")
     print(folder)
     return 0
 
@@ -205,7 +313,7 @@ def parser() -> argparse.ArgumentParser:
                     help="train data-parallel on every local GPU (tf.distribute.MirroredStrategy on TensorFlow, "
                          "keras.distribution.DataParallel on JAX); the recipe's batch_size is the global batch")
     tr.set_defaults(run=cmd_train)
-    ev = sub.add_parser("evaluate", help="WER/PER of a pretrained model on a split (jiwer)")
+    ev = sub.add_parser("evaluate", help="a pretrained model's scores on a split (its dataset's metrics)")
     ev.add_argument("name")
     ev.add_argument("--split", default="test", choices=("train", "dev", "test"))
     ev.add_argument("--max-examples", type=int)

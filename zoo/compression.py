@@ -69,7 +69,7 @@ def package_compressed(name: str | os.PathLike, folder: str | os.PathLike, weigh
     and test, as a recipe's final evaluation does). Its metrics.json keeps the original's records and
     adds ``"uncompressed"``: the original's greedy and beam figures; its card is the original's with a
     section saying how the folder was made and what the rounding changed."""
-    from zoo import hub
+    from zoo import data, hub
     from zoo.evaluation import evaluate_recipe
 
     check_weights_dtype(weights_dtype, "--dtype")
@@ -81,32 +81,42 @@ def package_compressed(name: str | os.PathLike, folder: str | os.PathLike, weigh
     before = json.loads((source / "metrics.json").read_text()) if (source / "metrics.json").is_file() else {}
     card = (source / "README.md").read_text() if (source / "README.md").is_file() else f"# {folder.name}\n"
     round_weights(predictor.model, weights_dtype)
-    dataset = config.get("dataset", "cmudict")
-    evaluated = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
+    declared = data.get(data.dataset_of(config))
+    evaluated = evaluate_recipe(predictor, {"name": folder.name, "dataset": declared.name})
     metrics = {**before, **{k: v for k, v in evaluated.items() if k != "recipe"},
-               "weights_dtype": weights_dtype, "uncompressed": _figures(before)}
+               "weights_dtype": weights_dtype, "uncompressed": _figures(before, declared.shown)}
     kept = {k: v for k, v in config.items() if k != "weights_dtype"}  # save() writes weights_dtype itself
-    hub.save(predictor, folder, metrics, card + _compressed_section(str(name), folder.name, weights_dtype, before, metrics),
+    section = _compressed_section(str(name), folder.name, weights_dtype, before, metrics, declared)
+    hub.save(predictor, folder, metrics, card + section,
              extra_config={**kept, "name": folder.name, "beam": metrics["beam"]["strategy"]}, weights_dtype=weights_dtype)
     return folder
 
 
-def _figures(metrics: dict) -> dict:
-    """Greedy dev/test and beam test WER / PER of a metrics.json (what it has of them)."""
-    figures = {split: {k: metrics[split][k] for k in ("wer", "per")} for split in ("dev", "test") if split in metrics}
+def _figures(metrics: dict, keys) -> dict:
+    """Greedy dev/test and beam test figures of ``keys`` (a dataset's ``shown`` metrics, e.g. WER and
+    PER) in a metrics.json (what it has of them)."""
+    results = {split: metrics[split] for split in ("dev", "test") if split in metrics}
     if "test" in metrics.get("beam", {}):
-        figures["beam_test"] = {k: metrics["beam"]["test"][k] for k in ("wer", "per")}
-    return figures
+        results["beam_test"] = metrics["beam"]["test"]
+    return {key: {k: result[k] for k in keys if k in result} for key, result in results.items()}
 
 
-def _compressed_section(source: str, name: str, weights_dtype: str, before: dict, after: dict) -> str:
-    before_figures, after_figures = _figures(before), _figures(after)
+def _compressed_section(source: str, name: str, weights_dtype: str, before: dict, after: dict, declared) -> str:
+    """The card section of ``package_compressed``: how the folder was made, and the ``shown`` metrics
+    of ``declared`` (the model's ``zoo.data.dataset.Dataset``) before and after rounding."""
+    keys = declared.shown
+    before_figures, after_figures = _figures(before, keys), _figures(after, keys)
+
+    def cell(figures: dict) -> str:
+        return " / ".join(f"{figures[k]:.2f}" if k in figures else "-" for k in keys)
+
     rows = "".join(
-        f"| {label} | {before_figures[key]['wer']:.2f} / {before_figures[key]['per']:.2f} "
-        f"| {after_figures[key]['wer']:.2f} / {after_figures[key]['per']:.2f} |\n"
+        f"| {label} | {cell(before_figures[key])} | {cell(after_figures[key])} |\n"
         for key, label in (("dev", "dev, greedy"), ("test", "test, greedy"), ("beam_test", "test, beam"))
         if key in before_figures and key in after_figures)
-    table = ("| split | WER / PER % (float32) | WER / PER % (stored) |\n|---|---|---|\n" + rows) if rows else ""
+    percent = all(declared.scorer(k).percent for k in keys)
+    names = " / ".join(declared.scorer(k).label for k in keys) + (" %" if percent else "")
+    table = (f"| split | {names} (float32) | {names} (stored) |\n|---|---|---|\n" + rows) if rows else ""
     return f"""
 ## Weights stored in {weights_dtype}
 `model.weights.h5` holds the weights rounded to {weights_dtype} (half the size of float32; Keras loads

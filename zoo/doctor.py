@@ -6,7 +6,7 @@ import pathlib
 import sys
 from typing import Callable, NamedTuple
 
-PINNED = {"tensorflow": "2.21.0", "tensorflow-text": "2.21.1", "keras": "3.15.1", "keras-hub": "0.32.0",
+PINNED = {"tensorflow": "2.21.0", "tensorflow-text": "2.21.1", "keras": "3.15.1",
           "tensorboard": "2.21.0"}
 LOCK = pathlib.Path(__file__).resolve().parents[1] / "requirements.lock"
 

@@ -1,4 +1,5 @@
-"""Training losses/metrics (backend-agnostic) and evaluation scores (jiwer, sacrebleu)."""
+"""Training losses/metrics (backend-agnostic), and two bundles of evaluation scores, G2P's
+(``sequence_scores``) and text's (``text_scores``), made of ``zoo.scorers`` (where the rules live)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -25,66 +26,17 @@ def token_cross_entropy():
 
 
 def sequence_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
-    """Word and token error rates with several references per example.
+    """G2P's scores with several references per example, in percent: ``wer`` (outputs not exactly a
+    reference: scorer ``wer_sequence``), ``per`` (token edits over the closest reference's tokens:
+    scorer ``per``) and ``count``. The rules live in ``zoo.scorers``."""
+    from zoo import scorers
 
-    hypotheses: space-separated tokens (e.g. phonemes) per example; references: every acceptable
-    reference of that example. For each example the closest reference (fewest edits, by ``jiwer``)
-    is used. Returns ``wer`` (fraction of examples not exactly a reference, as in G2P papers),
-    ``per`` (token edits / reference tokens, i.e. phoneme error rate), both in percent, and ``count``.
-    """
-    import jiwer
-
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
-    if not hypotheses:
-        raise ValueError("no examples to score")
-    wrong, edits, ref_tokens = 0, 0, 0
-    for hyp, refs in zip(hypotheses, references):
-        best = None
-        for ref in refs:
-            out = jiwer.process_words(ref, hyp) if hyp.strip() else None
-            n_ref = len(ref.split())
-            errors = out.substitutions + out.deletions + out.insertions if out else n_ref
-            if best is None or errors < best[0]:
-                best = (errors, n_ref)
-        wrong += best[0] > 0
-        edits += best[0]
-        ref_tokens += best[1]
-    return {"wer": 100.0 * wrong / len(hypotheses), "per": 100.0 * edits / ref_tokens, "count": len(hypotheses)}
+    return {**scorers.score({"wer": "wer_sequence", "per": "per"}, hypotheses, references), "count": len(hypotheses)}
 
 
 def text_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
-    """Character error rate (``jiwer``), BLEU and chrF (``sacrebleu``), in percent, with several
-    references per example.
+    """Character error rate (``cer``), BLEU and chrF (``bleu``, ``chrf``) with several references per
+    example: the ``zoo.scorers`` of those names."""
+    from zoo import scorers
 
-    ``cer``: character edits (spaces included) to the closest reference / its characters, summed
-    over examples. ``bleu`` and ``chrf``: sacrebleu's corpus scores (13a tokenization) against all
-    references of each example.
-    """
-    import sacrebleu
-
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
-    if not hypotheses or not all(references):
-        raise ValueError("no examples to score, or an example without references")
-    edits, characters = 0, 0
-    for hyp, refs in zip(hypotheses, references):
-        errors = [_character_edits(ref, hyp) for ref in refs]
-        best = min(range(len(refs)), key=errors.__getitem__)
-        edits += errors[best]
-        characters += len(refs[best])
-    width = max(map(len, references))
-    streams = [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]
-    return {"cer": 100.0 * edits / max(characters, 1),
-            "bleu": sacrebleu.corpus_bleu(list(hypotheses), streams).score,
-            "chrf": sacrebleu.corpus_chrf(list(hypotheses), streams).score}
-
-
-def _character_edits(reference: str, hypothesis: str) -> int:
-    """Levenshtein distance in characters (jiwer), empty strings included."""
-    import jiwer
-
-    if not hypothesis or not reference:
-        return max(len(reference), len(hypothesis))
-    out = jiwer.process_characters(reference, hypothesis)
-    return out.substitutions + out.deletions + out.insertions
+    return scorers.score(("cer", "bleu", "chrf"), hypotheses, references)

@@ -15,13 +15,19 @@ def check_plateau(plateau) -> None:
                          f"got {plateau!r}")
 
 
-def lr_callback(recipe: dict, monitor: str = "dev_wer") -> keras.callbacks.Callback:
+def lr_callback(recipe: dict, monitor=None) -> keras.callbacks.Callback:
     """The callback that sets the learning rate: with a ``plateau`` key, ``learning_rate`` multiplied
-    by ``factor`` whenever ``monitor`` (dev greedy WER, logged by an earlier callback) has not improved
-    for ``patience`` epochs (for runs whose length is set by a time budget rather than an epoch
-    count); else the epoch schedule of ``lr_schedule``."""
+    by ``factor`` whenever ``monitor`` (a ``zoo.data.dataset.Monitor``: a dev metric logged by an earlier
+    callback, and its direction; default, the recipe's dataset's selection metric, e.g. ``dev_wer``,
+    lower is better) has not improved for ``patience`` epochs (for runs whose length is set by a time
+    budget rather than an epoch count); else the epoch schedule of ``lr_schedule``."""
     if "plateau" in recipe:
-        return keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=recipe["plateau"]["factor"],
+        if monitor is None:
+            from zoo import data
+
+            monitor = data.get(recipe["dataset"]).monitor
+        return keras.callbacks.ReduceLROnPlateau(monitor=monitor.name, mode=monitor.mode,
+                                                 factor=recipe["plateau"]["factor"],
                                                  patience=recipe["plateau"]["patience"], min_delta=0.0, verbose=1)
     return keras.callbacks.LearningRateScheduler(lr_schedule(recipe))
 

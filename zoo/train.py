@@ -3,10 +3,11 @@
 A recipe is a JSON file (see ``recipes/``): dataset, family and model config, tokenizers, length
 limits and optimisation settings. ``train`` builds the vocabularies from the training split (saved
 in the work folder so a resumed run reuses them), the tf.data pipelines and the model, then fits with:
-SequenceMetrics (dev WER/PER/CER, BLEU, chrF), Perplexity, AtomicCheckpoint (last + best weights,
-atomic), BackupAndRestore (a killed run resumes from its last finished epoch, and a finished one
-continues when asked for more epochs), a learning-rate schedule, TensorBoard scalars, attention maps
-and predictions of a few dev examples (AttentionMapLogger), and a CSV log.
+SequenceMetrics (the dataset's metrics on dev, as ``zoo.data.dataset`` declares them), Perplexity,
+AtomicCheckpoint (last + best weights by the dataset's selection metric, atomic), BackupAndRestore (a
+killed run resumes from its last finished epoch, and a finished one continues when asked for more
+epochs), a learning-rate schedule, TensorBoard scalars, attention maps and predictions of a few dev
+examples (AttentionMapLogger), and a CSV log.
 """
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ RECIPE_KEYS = {
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
 OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
-                        "weights_dtype": str}
+                        "weights_dtype": str, "min_count": int, "frontend": dict}
+# A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
+TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
@@ -52,7 +55,8 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
         if not path.is_file():
             raise FileNotFoundError(f"Recipe {str(recipe)!r} not found (neither a file nor a name in {RECIPES_DIR})")
         recipe = json.loads(path.read_text())
-    missing = sorted(set(RECIPE_KEYS) - set(recipe))
+    required = set(RECIPE_KEYS) - (set(TEXT_SOURCE_KEYS) if "frontend" in recipe else set())
+    missing = sorted(required - set(recipe))
     unknown = sorted(set(recipe) - set(RECIPE_KEYS) - set(OPTIONAL_RECIPE_KEYS) - {"comment"})
     if missing or unknown:
         raise ValueError(f"Recipe keys: missing {missing}, unknown {unknown}")
@@ -121,16 +125,23 @@ def replicas() -> int:
     return distribution.device_mesh.devices.size if isinstance(distribution, keras.distribution.DataParallel) else 1
 
 
-def build_vocabulary(texts, tokenizer_config: dict) -> Vocabulary:
-    """Vocabulary of every token the tokenizer's split rule finds in ``texts``."""
+def build_vocabulary(texts, tokenizer_config: dict, min_count: int = 1) -> Vocabulary:
+    """Vocabulary of every token the tokenizer's split rule finds in ``texts`` at least ``min_count`` times."""
     import tensorflow as tf
 
     splitter = Tokenizer(Vocabulary([]), **tokenizer_config)
     tokens = splitter.tokenize(tf.constant(list(texts))).to_list()
-    return Vocabulary.build([t.decode("utf-8") for t in row] for row in tokens)
+    return Vocabulary.build(([t.decode("utf-8") for t in row] for row in tokens), min_count=min_count)
 
 
-def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -> tuple[Vocabulary, Vocabulary]:
+def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -> tuple[Vocabulary | None, Vocabulary]:
+    """The run's (source, target) vocabularies; a media source has none (None)."""
+    if "frontend" in recipe:
+        path = workdir / "target_vocab.txt"
+        if not path.is_file():
+            build_vocabulary([target for _, target in train_pairs], recipe["target_tokenizer"],
+                             recipe.get("min_count", 1)).save(path)
+        return None, Vocabulary.load(path)
     paths = workdir / "source_vocab.txt", workdir / "target_vocab.txt"
     if all(p.is_file() for p in paths):  # a resumed run must keep the ids it trained with
         return Vocabulary.load(paths[0]), Vocabulary.load(paths[1])
@@ -143,7 +154,8 @@ def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -
         dataset_pairs = data.load(recipe["dataset"], "train") if "distill" in recipe else train_pairs
         vocabs = []
         for side, config in enumerate((recipe["source_tokenizer"], recipe["target_tokenizer"])):
-            tokens = build_vocabulary([pair[side] for pair in dataset_pairs], config).tokens
+            # recipe "min_count": rarer tokens stay out (<unk>; a copy model copies them from the source)
+            tokens = build_vocabulary([pair[side] for pair in dataset_pairs], config, recipe.get("min_count", 1)).tokens
             if dataset_pairs is not train_pairs:
                 known = set(tokens)
                 tokens += [t for t in build_vocabulary([pair[side] for pair in train_pairs], config).tokens if t not in known]
@@ -164,8 +176,26 @@ def training_data(recipe: dict, workdir: pathlib.Path, init=None):
     else:
         train_pairs = data.load(recipe["dataset"], "train")
     source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
-    return (train_pairs, distilled, Tokenizer(source_vocab, **recipe["source_tokenizer"]),
+    return (train_pairs, distilled, None if source_vocab is None else Tokenizer(source_vocab, **recipe["source_tokenizer"]),
             Tokenizer(target_vocab, **recipe["target_tokenizer"]))
+
+
+def source_frontend(recipe: dict, source_tokenizer: Tokenizer | None, target_tokenizer: Tokenizer):
+    """The recipe's source frontend: its ``frontend`` (audio, image), else text with the source
+    tokenizer and ``max_source_length`` (and, for a copy model, the target side for extended ids)."""
+    from zoo import frontends
+
+    if "frontend" in recipe:
+        return frontends.from_config(recipe["frontend"])
+    max_oov = recipe["model"].get("max_oov", 0)
+    return frontends.TextFrontend(source_tokenizer, recipe["max_source_length"],
+                                  copy_vocabulary=target_tokenizer if max_oov else None, max_oov=max_oov)
+
+
+def model_config(recipe: dict, source_tokenizer: Tokenizer | None, target_tokenizer: Tokenizer) -> dict:
+    """The recipe's model config with the vocabulary sizes (no source vocabulary for a media source)."""
+    return {**recipe["model"], "target_vocab_size": len(target_tokenizer.vocabulary),
+            "source_vocab_size": None if source_tokenizer is None else len(source_tokenizer.vocabulary)}
 
 
 def load_initial_model(recipe: dict):
@@ -253,20 +283,20 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     epochs = recipe["epochs"] if epochs is None else epochs
 
     train_pairs, distilled, source_tokenizer, target_tokenizer = training_data(recipe, workdir, init)
-    source_vocab, target_vocab = source_tokenizer.vocabulary, target_tokenizer.vocabulary
     dev_pairs = data.load(recipe["dataset"], "dev")
-    limits = dict(max_source_length=recipe["max_source_length"], max_target_length=recipe["max_target_length"])
-    train_data = make_dataset(train_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
+    limits = dict(max_source_length=recipe.get("max_source_length"), max_target_length=recipe["max_target_length"])
+    frontend = source_frontend(recipe, source_tokenizer, target_tokenizer)
+    train_data = make_dataset(train_pairs, frontend, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
                               batch_multiple=multiple, **limits)
-    dev_data = make_dataset(dev_pairs, source_tokenizer, target_tokenizer, recipe["batch_size"], shuffle=False,
+    dev_data = make_dataset(dev_pairs, frontend, target_tokenizer, recipe["batch_size"], shuffle=False,
                             batch_multiple=multiple, **limits)
 
-    model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": len(source_vocab),
-                                            "target_vocab_size": len(target_vocab)}, precision)
+    model = models.build(recipe["family"], model_config(recipe, source_tokenizer, target_tokenizer), precision)
     if init is not None:  # a resumed run's backup replaces these when fit begins
         model.trainer.set_weights(init.model.trainer.get_weights())
     def predictor_of(model) -> Predictor:
-        return Predictor(model, source_tokenizer, target_tokenizer, name=recipe["name"], **limits)
+        return Predictor(model, frontend, target_tokenizer, name=recipe["name"],
+                         max_target_length=recipe["max_target_length"])
 
     predictor = predictor_of(model)
     model.trainer.compile(
@@ -276,12 +306,13 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     )
     checkpoints = workdir / "checkpoints"
     dev_references = data.references(recipe["dataset"], "dev")
+    declared = data.get(recipe["dataset"])  # its metrics are logged; its selection metric picks the checkpoint
     callbacks = [
-        SequenceMetrics(predictor, dev_references, max_examples=recipe["dev_examples"]),
+        SequenceMetrics(predictor, dev_references, max_examples=recipe["dev_examples"], metrics=declared.metrics),
         Perplexity(),
-        AtomicCheckpoint(str(checkpoints), model, monitor="dev_wer", mode="min"),
+        AtomicCheckpoint(str(checkpoints), model, monitor=declared.monitor.name, mode=declared.monitor.mode),
         AtomicBackupAndRestore(str(workdir / "backup")),
-        lr_callback(recipe),
+        lr_callback(recipe, declared.monitor),
         *tensorboard_callbacks(predictor, dev_references, workdir / "logs" if logdir is None else logdir,
                                attention_examples, attention_beam_size),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
@@ -339,6 +370,8 @@ def pick_examples(predictor: Predictor, sources, count: int) -> list[str]:
     import numpy as np
     import tensorflow as tf
 
+    if predictor.frontend.kind != "text":  # maps over frames or pixels: drawn by the speech/captioning tools
+        return []
     sources = [s for s in sources if s.strip()]
     if not sources:
         return []

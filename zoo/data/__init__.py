@@ -1,56 +1,97 @@
-"""Datasets by name. Each yields (source, target) text pairs with a fixed train/dev/test split and,
-for evaluation, every acceptable reference target of each source. A dataset may add evaluation-only
-splits (``EXTRA_SPLITS``): ``dates`` has ``test-formats``, test dates in formats no other split uses.
-A dataset may also be a folder of your own ``train.tsv``/``dev.tsv``/``test.tsv`` (``zoo.data.files``)."""
+"""Datasets by name. Each yields (source, target) pairs with a fixed train/dev/test split and, for
+evaluation, every acceptable reference target of each source. A dataset may add evaluation-only
+splits: ``dates`` has ``test-formats``, test dates in formats no other split uses. A dataset may also
+be a folder of your own ``train.tsv``/``dev.tsv``/``test.tsv`` (``zoo.data.files``).
+
+Every dataset is a ``Dataset`` declaration (``zoo.data.dataset``): its splits, references, metrics,
+the metric that selects checkpoints and scoring views. The built-in ones (cmudict, dates, toy-reverse,
+toy-sort) are registered here; a new module registers its own::
+
+    from zoo import data
+    from zoo.data.dataset import Dataset
+
+    data.register(Dataset(name="my-speech", references=my_references, metrics={"wer": "wer", "cer": "cer"},
+                          selection="wer"))
+
+``get(name)`` returns a declaration: a registered one, or that of a folder of TSV files.
+"""
 from __future__ import annotations
 
-from zoo.data import cmudict, dates, files, toy
+from zoo.data import cmudict, dates, files, toy, toy_copy
+from zoo.data.dataset import SPLITS, Dataset
 
-SPLITS = ("train", "dev", "test")
-EXTRA_SPLITS = {"dates": ("test-formats",)}
-# Extra ways to score a dataset: name -> a function applied to hypotheses and references alike before
-# scoring. CMUdict's "no_stress" view is the usual G2P benchmark's (phonemes without stress digits).
-SCORING_VIEWS = {"cmudict": {"no_stress": cmudict.strip_stress}}
-_TOY_SIZES = {"train": 4000, "dev": 300, "test": 300}
-_TOY_SEEDS = {"train": 0, "dev": 1, "test": 2}
+# Derived from the declarations, for code written before them (kept up to date by ``register``):
+# dataset -> its evaluation-only splits, and dataset -> {view name: normalize function}.
+EXTRA_SPLITS: dict[str, tuple[str, ...]] = {}
+SCORING_VIEWS: dict[str, dict] = {}
+_REGISTERED: dict[str, Dataset] = {}
+# The dataset of a pretrained folder whose config.json predates its "dataset" key (the first G2P models).
+LEGACY_DATASET = "cmudict"
 
 
-def _check(dataset: str, split: str) -> None:
-    if dataset not in DATASETS and not files.is_folder_dataset(dataset):
-        raise ValueError(f"Unknown dataset {dataset!r}: neither one of {DATASETS} nor a folder with "
-                         f"{', '.join(files.SPLIT_FILES.values())}")
-    if split not in splits(dataset):
-        raise ValueError(f"split must be one of {splits(dataset)}, got {split!r}")
+def register(dataset: Dataset) -> Dataset:
+    """Makes a dataset known by its name to every ``zoo.data`` function (and so to recipes, evaluation
+    and the CLI). A name is registered once."""
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"register takes a zoo.data.dataset.Dataset, got {type(dataset).__name__}")
+    if dataset.name in _REGISTERED:
+        raise ValueError(f"a dataset named {dataset.name!r} is already registered")
+    _REGISTERED[dataset.name] = dataset
+    if dataset.extra_splits:
+        EXTRA_SPLITS[dataset.name] = dataset.extra_splits
+    if dataset.views:
+        SCORING_VIEWS[dataset.name] = {name: view.normalize for name, view in dataset.views.items()}
+    return dataset
+
+
+def names() -> tuple[str, ...]:
+    """The registered datasets' names, in registration order."""
+    return tuple(_REGISTERED)
+
+
+def get(dataset: str) -> Dataset:
+    """The declaration of a registered dataset, or of a folder holding the three TSV files."""
+    if isinstance(dataset, str) and dataset in _REGISTERED:
+        return _REGISTERED[dataset]
+    if isinstance(dataset, str) and files.is_folder_dataset(dataset):
+        return files.dataset(dataset)
+    raise ValueError(f"Unknown dataset {dataset!r}: neither one of {names()} nor a folder with "
+                     f"{', '.join(files.SPLIT_FILES.values())}")
+
+
+def dataset_of(config: dict) -> str:
+    """The dataset a pretrained folder's config.json names (``LEGACY_DATASET`` when it names none)."""
+    return config.get("dataset", LEGACY_DATASET)
+
+
+def _check(dataset: str, split: str) -> Dataset:
+    declared = get(dataset)
+    if split not in declared.splits:
+        raise ValueError(f"split must be one of {declared.splits}, got {split!r}")
+    return declared
 
 
 def splits(dataset: str) -> tuple[str, ...]:
-    """The splits of a dataset: train, dev, test and its evaluation-only ``EXTRA_SPLITS``."""
-    return SPLITS + EXTRA_SPLITS.get(dataset, ())
+    """The splits of a dataset: train, dev, test and its evaluation-only ones."""
+    return get(dataset).splits
 
 
-def references(dataset: str, split: str) -> dict[str, list[str]]:
+def references(dataset: str, split: str) -> dict:
     """source -> every acceptable target, for one split."""
-    _check(dataset, split)
-    if dataset == "cmudict":
-        return cmudict.references(split)
-    if dataset == "dates":
-        return dates.references(split)
-    if files.is_folder_dataset(dataset):
-        return files.references(dataset, split)
-    refs: dict[str, list[str]] = {}
-    for source, target in toy.make(dataset.removeprefix("toy-"), _TOY_SIZES[split], seed=_TOY_SEEDS[split]):
-        refs.setdefault(source, []).append(target)
-    return refs
+    return _check(dataset, split).references(split)
 
 
-def sources(dataset: str) -> set[str]:
+def sources(dataset: str) -> set:
     """Every source of every split of a dataset: what a transfer set must not hold."""
     return set().union(*(references(dataset, split) for split in splits(dataset)))
 
 
-def load(dataset: str, split: str) -> list[tuple[str, str]]:
+def load(dataset: str, split: str) -> list[tuple]:
     """(source, target) pairs of one split; a source with several targets appears once per target."""
     return [(s, t) for s, targets in references(dataset, split).items() for t in targets]
 
 
-DATASETS = ("cmudict", "dates", "toy-reverse", "toy-sort")
+for _dataset in (cmudict.DATASET, dates.DATASET, *toy.DATASETS, toy_copy.DATASET):
+    register(_dataset)
+del _dataset
+DATASETS = names()  # the built-in datasets; names() also lists those registered later

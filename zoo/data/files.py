@@ -1,11 +1,20 @@
 """Your own data: a folder holding ``train.tsv``, ``dev.tsv`` and ``test.tsv``, one
 ``source<TAB>target`` pair per line (UTF-8; blank lines skipped). A source listed with several
 targets trains on each, and at evaluation any of them counts, as for CMUdict's variants.
-Use the folder's path as a recipe's ``dataset``."""
+Use the folder's path as a recipe's ``dataset``.
+
+Such a dataset is scored with ``TEXT_METRICS`` (``zoo.data.dataset``): ``wer`` (outputs that are no
+reference, as G2P counts words), ``per`` (token edits), ``exact_match``, ``cer``, ``bleu`` and ``chrf``,
+all reported and logged every epoch; dev ``wer`` selects the checkpoint, as it always has. Data of
+another kind (speech, summaries) gets other metrics by registering a ``Dataset`` of its own
+(``zoo.data.register``)."""
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
+
+from zoo.data.dataset import TEXT_METRICS, Dataset
 
 SPLIT_FILES = {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}
 
@@ -44,3 +53,10 @@ def references(folder: str | os.PathLike, split: str) -> dict[str, list[str]]:
     if not refs:
         raise ValueError(f"{path} holds no 'source<TAB>target' pairs")
     return refs
+
+
+def dataset(folder: str) -> Dataset:
+    """The declaration of a folder dataset (named by its path, as a recipe names it)."""
+    return Dataset(name=folder, references=functools.partial(references, folder), metrics=TEXT_METRICS,
+                   selection="wer",
+                   about=f"Your own data: `train.tsv`, `dev.tsv` and `test.tsv` in `{folder}` (`zoo/data/files.py`).")

@@ -33,6 +33,8 @@ class Bahdanau(Seq2Seq):
         bridge: ``"dense"``: s_0 = tanh(W [h→_T; h←_1]); ``"none"``: s_0 = [h→_T; h←_1] unchanged,
             which needs 2 * encoder_units == units.
         dropout: rate on embeddings, between encoder layers and before the output projection.
+        source: None for token ids (``source_vocab_size`` of them); or an audio or image source's front,
+            {"kind": "audio" | "image", ...} (``zoo.layers.fronts``), with ``source_vocab_size`` None.
     """
 
     family = "bahdanau"
@@ -40,8 +42,8 @@ class Bahdanau(Seq2Seq):
     def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 64,
                  encoder_units: int = 256, encoder_layers: int = 1, units: int = 256,
                  attention_units: int | None = None, cell: str = "gru", bridge: str = "dense",
-                 dropout: float = 0.0):
-        check_positive(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                 dropout: float = 0.0, source: dict | None = None):
+        check_positive(target_vocab_size=target_vocab_size,
                        embedding_dim=embedding_dim, encoder_units=encoder_units,
                        encoder_layers=encoder_layers, units=units)
         if attention_units is not None:
@@ -52,10 +54,11 @@ class Bahdanau(Seq2Seq):
         check_bridge(bridge, memory_units, units, "the encoder's final state (2 * encoder_units)")
         self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
                            embedding_dim=embedding_dim, encoder_units=encoder_units, encoder_layers=encoder_layers,
-                           units=units, attention_units=attention_units, cell=cell, bridge=bridge, dropout=dropout)
+                           units=units, attention_units=attention_units, cell=cell, bridge=bridge, dropout=dropout,
+                           **({"source": source} if source else {}))
 
         # Layers, shared by the three graphs below.
-        self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim, name="source_embedding")
+        self._make_source_side(source, source_vocab_size, embedding_dim)
         self.target_embedding = keras.layers.Embedding(target_vocab_size, embedding_dim, name="target_embedding")
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder_rnn = RNNEncoder(encoder_units, encoder_layers, True, cell, dropout, name="encoder")

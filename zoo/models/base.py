@@ -46,9 +46,23 @@ class Seq2Seq:
     state_names: tuple[str, ...] = ()
 
     trainer: keras.Model
+    source_front = None  # a ``zoo.layers.fronts`` layer for an audio or image source; None: token ids
+
+    def _make_source_side(self, source: dict | None, source_vocab_size, embedding_dim: int) -> None:
+        """Makes ``source_embedding`` for token ids (``source`` None), else the ``source`` config's front."""
+        from zoo.layers.encoders import check_positive
+        from zoo.layers.fronts import build_front
+
+        if source is None:
+            check_positive(source_vocab_size=source_vocab_size)
+            self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim, name="source_embedding")
+        else:
+            self.source_front = build_front(source)
 
     def source_inputs(self) -> dict:
         """The trainer's source-side ``keras.Input``s: {"source", "source_length"}."""
+        if self.source_front is not None:
+            return self.source_front.inputs()
         return {"source": keras.Input((None,), dtype="int32", name="source"),
                 "source_length": keras.Input((), dtype="int32", name="source_length")}
 
@@ -89,8 +103,12 @@ class Seq2Seq:
         logits = self.projection(self._readout(output, embedded))  # (batch, vocab)
         return ops.log_softmax(logits, axis=-1), weights, dict(zip(self.state_names, new_state))
 
-    def _embed_source(self, source, source_length, training=False):
-        """Token ids (batch, src_len) and lengths -> embedded (batch, src_len, emb), mask (batch, src_len)."""
+    def _embed_source(self, source, source_length, training=None):
+        """Token ids (batch, src_len) and lengths -> embedded (batch, src_len, emb), mask (batch, src_len);
+        another source through its front -> features (batch, S', d), mask (batch, S')."""
+        if self.source_front is not None:
+            features, memory_mask = self.source_front(source, source_length, training=training)
+            return self.embedding_dropout(features, training=training), memory_mask
         memory_mask = length_mask(source_length, source)  # (batch, src_len) bool
         return self.embedding_dropout(self.source_embedding(source), training=training), memory_mask
 

@@ -28,14 +28,16 @@ class Luong(Seq2Seq):
         units: decoder LSTM and attentional state size.
         score: attention score, ``"dot"`` (needs memory size == units), ``"general"`` or ``"concat"``.
         dropout: rate on embeddings, between encoder layers and before the output projection.
+        source: None for token ids (``source_vocab_size`` of them); or an audio or image source's front,
+            {"kind": "audio" | "image", ...} (``zoo.layers.fronts``), with ``source_vocab_size`` None.
     """
 
     family = "luong"
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 64,
                  encoder_units: int = 256, encoder_layers: int = 1, bidirectional: bool = True,
-                 units: int = 512, score: str = "general", dropout: float = 0.0):
-        check_positive(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                 units: int = 512, score: str = "general", dropout: float = 0.0, source: dict | None = None):
+        check_positive(target_vocab_size=target_vocab_size,
                        embedding_dim=embedding_dim, encoder_units=encoder_units,
                        encoder_layers=encoder_layers, units=units)
         if score not in SCORES:
@@ -51,10 +53,10 @@ class Luong(Seq2Seq):
         self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
                            embedding_dim=embedding_dim, encoder_units=encoder_units,
                            encoder_layers=encoder_layers, bidirectional=bidirectional, units=units,
-                           score=score, dropout=dropout)
+                           score=score, dropout=dropout, **({"source": source} if source else {}))
 
         # Layers, shared by the three graphs below.
-        self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim, name="source_embedding")
+        self._make_source_side(source, source_vocab_size, embedding_dim)
         self.target_embedding = keras.layers.Embedding(target_vocab_size, embedding_dim, name="target_embedding")
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder_rnn = RNNEncoder(encoder_units, encoder_layers, bidirectional, "lstm", dropout, name="encoder")
