@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 
 .PHONY: install demo test test-tf test-jax clean
 # Model code is backend-agnostic (keras.layers / keras.ops): these run again on the JAX backend.
-BACKEND_TESTS := tests/test_families.py tests/test_decoding.py tests/test_ensemble.py tests/test_arrays.py
+BACKEND_TESTS := tests/test_families.py tests/test_decoding.py tests/test_ensemble.py tests/test_arrays.py \
+	tests/test_fronts.py tests/test_sources.py
 # The toy-task trainings, and the longer-strings comparison built on them, run on TensorFlow only in
 # CI (about 6 minutes more on JAX: CI would take about 23 of its 25 minutes instead of 17);
 # `make test-jax JAX_SELECT=` runs them on JAX too.

@@ -22,11 +22,12 @@ import keras  # noqa: E402
 
 from zoo import data  # noqa: E402
 from zoo.data.pipeline import make_dataset  # noqa: E402
-from zoo.metrics import masked_accuracy, masked_loss, sequence_scores  # noqa: E402
+from zoo.evaluation import sequence_scores  # noqa: E402
 from zoo.models import FAMILIES, build  # noqa: E402
 from zoo.predictor import Predictor  # noqa: E402
 from zoo.text.tokenizer import Tokenizer  # noqa: E402
-from zoo.train import build_vocabulary  # noqa: E402
+from zoo.training.losses import masked_accuracy, masked_loss  # noqa: E402
+from zoo.training.train import build_vocabulary  # noqa: E402
 
 SOURCE_TOKENIZER = {"split": "chars", "lowercase": True}
 TARGET_TOKENIZER = {"split": "whitespace", "lowercase": False}

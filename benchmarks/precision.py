@@ -2,7 +2,7 @@
 
 One training step (forward, loss, backward, Adam update) of g2p-luong's architecture on a fixed
 batch of random ids, in float32, mixed_bfloat16 and mixed_float16 (``zoo.models.build(...,
-precision)``, compiled as ``zoo.train`` compiles it). Mixed precision pays off where the hardware
+precision)``, compiled as ``zoo.training.train`` compiles it). Mixed precision pays off where the hardware
 has half-precision matrix units (GPU tensor cores); on a CPU without them expect it to be slower.
 Run: ``python benchmarks/precision.py [--batch 256] [--steps 10]`` on any backend
 (``KERAS_BACKEND=jax`` on a GPU machine); about two minutes on 2 CPU cores.
@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from zoo.metrics import masked_loss  # noqa: E402
 from zoo.models import PRECISIONS, build  # noqa: E402
+from zoo.training.losses import masked_loss  # noqa: E402
 
 CONFIG = dict(source_vocab_size=32, target_vocab_size=73, embedding_dim=64, encoder_units=256, units=512,
               score="general", dropout=0.0)  # g2p-luong's architecture

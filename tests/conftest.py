@@ -17,7 +17,7 @@ TOY_RECIPE = {
 @pytest.fixture(scope="session")
 def toy_run(tmp_path_factory):
     """A tiny Luong model trained on 'reverse a digit string' (~20 s on 2 CPU cores)."""
-    from zoo.train import train
+    from zoo.training.train import train
 
     workdir = tmp_path_factory.mktemp("toy-reverse")
     predictor, metrics = train(dict(TOY_RECIPE), workdir, output=workdir / "pretrained", verbose=0)

@@ -1,4 +1,4 @@
-"""Training from id arrays (zoo.arrays): the path for machines without TensorFlow, e.g. a GPU on JAX.
+"""Training from id arrays (zoo.training.arrays): the path for machines without TensorFlow, e.g. a GPU on JAX.
 
 Runs on the TensorFlow and the JAX backend (Makefile BACKEND_TESTS)."""
 import json
@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 
 from conftest import TOY_RECIPE
-from zoo import arrays
-from zoo.schedule import check_plateau, lr_callback
 from zoo.text.vocab import END_ID, START_ID
-from zoo.train import load_recipe, train
+from zoo.training import arrays
+from zoo.training.schedule import check_plateau, lr_callback
+from zoo.training.train import load_recipe, train
 
 
 @pytest.fixture(scope="module")
 def array_run(tmp_path_factory):
-    """The toy recipe written as arrays, fitted by ``zoo.arrays.train``, then packaged by ``zoo.train``."""
+    """The toy recipe written as arrays, fitted by ``zoo.training.arrays.train``, then packaged by
+    ``zoo.training.train``."""
     workdir = tmp_path_factory.mktemp("arrays")
     path = arrays.write(dict(TOY_RECIPE), workdir)
     state = arrays.train(workdir, verbose=0)
@@ -30,8 +31,8 @@ def array_run(tmp_path_factory):
 def test_the_toy_task_is_learned_from_arrays_and_packaged_with_the_same_dev_score(array_run):
     workdir, path, state, predictor, metrics = array_run
     assert state["epoch"] == TOY_RECIPE["epochs"]
-    assert state["best"] <= 5.0, state  # >= 95 % exact match, as zoo.train reaches on this task
-    # zoo.train's evaluation (Predictor + jiwer) scores the same weights on the same dev split alike
+    assert state["best"] <= 5.0, state  # >= 95 % exact match, as zoo.training.train reaches on this task
+    # zoo.training.train's evaluation (Predictor + jiwer) scores the same weights on the same dev split alike
     assert metrics["dev"]["wer"] == pytest.approx(state["best"], abs=1e-6)
     assert metrics["test"]["exact_match"] >= 95.0
     assert metrics["epochs"] == TOY_RECIPE["epochs"]
@@ -114,12 +115,12 @@ def test_plateau_schedule_validated_and_used():
 
 
 def test_training_without_arrays_names_the_missing_step(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m zoo.arrays write"):
+    with pytest.raises(FileNotFoundError, match="python -m zoo.training.arrays write"):
         arrays.train(tmp_path)
 
 
 def test_model_code_and_the_array_trainer_import_without_tensorflow():
-    code = ("import sys, zoo, zoo.models, zoo.decoding, zoo.arrays; "
+    code = ("import sys, zoo, zoo.models, zoo.decoding, zoo.training.arrays; "
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tensorflow_text')); "
             "assert not loaded, loaded")
     env = {**os.environ, "KERAS_BACKEND": "jax"}

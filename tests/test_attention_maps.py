@@ -15,15 +15,16 @@ from tensorboard.backend.event_processing.event_accumulator import TENSORS, Even
 
 import zoo
 from zoo import data
-from zoo.callbacks import AttentionMapLogger, Perplexity, SequenceMetrics
 from zoo.cli import main as zoo_main
+from zoo.data import scorers
 from zoo.data.pipeline import make_dataset
-from zoo.metrics import masked_accuracy, masked_loss, text_scores, token_cross_entropy
 from zoo.models import Luong
 from zoo.plot import DPI, attention_figure, figure_rgb, figure_size, hypothesis_figure
 from zoo.predictor import Predictor
 from zoo.text.tokenizer import Tokenizer
-from zoo.train import build_vocabulary, tensorboard_callbacks
+from zoo.training.callbacks import AttentionMapLogger, Perplexity, SequenceMetrics
+from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.training.train import build_vocabulary, tensorboard_callbacks
 
 from conftest import TOY_RECIPE
 
@@ -204,7 +205,7 @@ def test_empty_examples_unwritable_logdir_and_no_attention_warn_and_training_goe
         AttentionMapLogger(predictor, EXAMPLES, blocker / "logs"),
         AttentionMapLogger(no_attention, EXAMPLES, tmp_path / "no-attention"),
     ]
-    with caplog.at_level(logging.WARNING, logger="zoo.callbacks"):
+    with caplog.at_level(logging.WARNING, logger="zoo.training.callbacks"):
         history = fit(predictor, 1, callbacks)
     assert history.epoch == [0]
     assert "AttentionMapLogger: examples is empty: no attention maps" in caplog.text
@@ -212,7 +213,7 @@ def test_empty_examples_unwritable_logdir_and_no_attention_warn_and_training_goe
     assert "family 'no-attention' has no attention, so there are no attention maps" in caplog.text
     assert not (tmp_path / "empty").exists()
     assert sorted(summaries(tmp_path / "no-attention")) == ["predictions"]
-    with caplog.at_level(logging.WARNING, logger="zoo.train"):
+    with caplog.at_level(logging.WARNING, logger="zoo.training.train"):
         assert tensorboard_callbacks(predictor, {"123": ["3 2 1"]}, blocker / "logs", 4, 1) == []
     assert "training goes on without TensorBoard logs" in caplog.text
     with pytest.raises(ValueError, match="has no attention: there is no attention map to plot"):
@@ -234,6 +235,9 @@ def test_bad_arguments_are_clear_errors():
 
 
 def test_text_scores_and_perplexity_by_hand():
+    def text_scores(hypotheses, references):
+        return scorers.score(("cer", "bleu", "chrf"), hypotheses, references)
+
     # "a b c d" vs "a b x d": 1 character edit in 7; "x y" is exact -> CER 1/10.
     scores = text_scores(["a b c d", "x y"], [["q", "a b x d"], ["x y"]])
     assert scores["cer"] == pytest.approx(10.0)

@@ -7,12 +7,12 @@ import pytest
 
 import zoo
 from zoo import data, hub
-from zoo.averaging import package_average
 from zoo.cli import main
 from zoo.evaluation import evaluate
 from zoo.models import Luong
+from zoo.packaging.averaging import package_average
 from zoo.predictor import Predictor
-from zoo.train import train
+from zoo.training.train import train
 
 from conftest import TOY_RECIPE
 

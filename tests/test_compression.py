@@ -9,7 +9,7 @@ import zoo
 from zoo import data, hub
 from zoo.cli import main
 from zoo.evaluation import evaluate
-from zoo.train import train
+from zoo.training.train import train
 
 from conftest import TOY_RECIPE
 

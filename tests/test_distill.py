@@ -7,10 +7,11 @@ import re
 import pytest
 
 import zoo
-from zoo import data, distill
+from zoo import data
 from zoo.data import toy
 from zoo.io import sha256_of
-from zoo.train import load_recipe, train
+from zoo.training import distill
+from zoo.training.train import load_recipe, train
 
 from conftest import TOY_RECIPE
 

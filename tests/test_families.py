@@ -16,6 +16,7 @@ from keras import ops
 import zoo
 from zoo import data, decoding, hub
 from zoo.data import toy
+from zoo.decoding import source_inputs
 from zoo.layers.encoders import Bridge, RNNEncoder
 from zoo.models import FAMILIES, build
 from zoo.models.rnn_seq2seq import reverse_real_tokens
@@ -24,7 +25,6 @@ from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import PAD_ID, START_ID
 
 from conftest import TOY_RECIPE
-from zoo.decoding import source_inputs
 
 SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0], [10, 0, 0, 0]], "int32")
 LENGTHS = [4, 2, 1]
@@ -39,6 +39,7 @@ TINY = {
     "cho": dict(embedding_dim=6, encoder_units=5, encoder_layers=2, units=8),
     "bahdanau": dict(embedding_dim=6, encoder_units=5, units=8, attention_units=7),
     "luong": dict(embedding_dim=6, encoder_units=5, units=8, score="general"),
+    "pointer_generator": dict(embedding_dim=6, encoder_units=5, units=8, max_oov=3, coverage=True),
 }
 VARIANTS = [(family, config) for family, config in TINY.items()] + [
     ("rnn_seq2seq", dict(embedding_dim=6, encoder_units=8, units=8, layers=1, cell="gru", reverse_source=False)),
@@ -47,6 +48,7 @@ VARIANTS = [(family, config) for family, config in TINY.items()] + [
     ("bahdanau", dict(embedding_dim=6, encoder_units=4, encoder_layers=2, units=8, cell="lstm", bridge="none")),
     ("luong", dict(embedding_dim=6, encoder_units=4, units=8, score="dot")),
     ("luong", dict(embedding_dim=6, encoder_units=5, units=8, score="concat")),
+    ("pointer_generator", dict(embedding_dim=6, encoder_units=4, units=8, max_oov=2, coverage=False)),
 ]
 FAMILY_NAMES = sorted(FAMILIES)
 ATTENTION = [f for f in FAMILY_NAMES if FAMILIES[f].has_attention]
@@ -56,7 +58,7 @@ NO_ATTENTION = [f for f in FAMILY_NAMES if not FAMILIES[f].has_attention]
 def variant_id(variant):
     family, config = variant
     extra = {k: v for k, v in config.items() if k in ("cell", "layers", "score", "bridge", "bidirectional",
-                                                      "reverse_source")}
+                                                      "reverse_source", "coverage")}
     return family + "".join(f"-{k}={v}" for k, v in extra.items())
 
 
@@ -65,14 +67,28 @@ def tiny(family, seed=7, **overrides):
     return build(family, {**VOCAB, **TINY[family], **overrides})
 
 
+def inputs_for(model, source):
+    """Token ids (batch, src_len) -> the model's source inputs; a copy model also gets extended ids:
+    here the ids themselves (those >= the target vocabulary size stand for copied words)."""
+    inputs = source_inputs(source)
+    if "source_extended" in model.source_inputs():
+        inputs["source_extended"] = np.asarray(source, "int32")
+    return inputs
+
+
+def output_size(model) -> int:
+    """V_out: the target vocabulary, extended for copy models."""
+    return VOCAB["target_vocab_size"] + getattr(model, "max_oov", 0)
+
+
 def trainer_logits(model, source=SOURCE, decoder_input=DECODER_INPUT):
-    return np.asarray(model.trainer({**source_inputs(source), "decoder_input": decoder_input}))
+    return np.asarray(model.trainer({**inputs_for(model, source), "decoder_input": decoder_input}))
 
 
 def steps(model, source, decoder_input):
     """The step model over decoder_input, token by token -> logits (batch, tgt_len, vocab),
     attention (batch, tgt_len, src_len)."""
-    context, state = model.encode(source_inputs(source))
+    context, state = model.encode(inputs_for(model, source))
     assert list(state) == list(model.state_names)
     logits, weights = [], []
     for t in range(decoder_input.shape[1]):
@@ -83,8 +99,8 @@ def steps(model, source, decoder_input):
 
 
 def test_every_family_is_registered_with_a_tiny_test_config():
-    assert set(TINY) == set(FAMILIES) == {"rnn_seq2seq", "cho", "bahdanau", "luong"}
-    assert set(ATTENTION) == {"bahdanau", "luong"} and set(NO_ATTENTION) == {"rnn_seq2seq", "cho"}
+    assert set(TINY) == set(FAMILIES) == {"rnn_seq2seq", "cho", "bahdanau", "luong", "pointer_generator"}
+    assert set(ATTENTION) == {"bahdanau", "luong", "pointer_generator"} and set(NO_ATTENTION) == {"rnn_seq2seq", "cho"}
     for name, cls in FAMILIES.items():
         assert cls.family == name
 
@@ -95,16 +111,16 @@ def test_every_family_is_registered_with_a_tiny_test_config():
 def test_graphs_have_the_contract_shapes(family):
     model = tiny(family)
     assert trainer_logits(model).shape == (3, 4, 9)
-    context, state = model.encode(source_inputs(SOURCE))
+    context, state = model.encode(inputs_for(model, SOURCE))
     memory, mask = context["memory"], context["memory_mask"]
     assert tuple(memory.shape[:2]) == (3, 4) and tuple(mask.shape) == (3, 4)
     np.testing.assert_array_equal(np.asarray(mask), SOURCE != 0)
     assert list(state) == list(model.state_names) and len(set(model.state_names)) > 0
-    assert [tuple(s.shape) for s in state.values()] == [(3, 8)] * len(state)
+    assert all(tuple(s.shape) in ((3, 8), (3, 4)) for s in state.values())  # (batch, units) or (batch, src_len)
     log_probs, weights, new_state = model.step(ops.convert_to_tensor(DECODER_INPUT[:, 0]), context, state)
-    assert tuple(log_probs.shape) == (3, 9) and tuple(weights.shape) == (3, 4)
+    assert tuple(log_probs.shape) == (3, output_size(model)) and tuple(weights.shape) == (3, 4)
     np.testing.assert_allclose(np.exp(np.asarray(log_probs)).sum(axis=-1), 1.0, atol=1e-5)  # log-probabilities
-    assert [tuple(s.shape) for s in new_state.values()] == [(3, 8)] * len(state)
+    assert [tuple(s.shape) for s in new_state.values()] == [tuple(s.shape) for s in state.values()]
     assert not [layer for layer in model.trainer.layers if layer.name.startswith("lambda")]
 
 
@@ -151,11 +167,11 @@ def test_mixed_precision_computes_in_half_with_float32_weights_and_logits(family
     assert keras.config.dtype_policy().name == "float32"  # build leaves the global policy as it was
     assert {keras.backend.standardize_dtype(w.dtype) for w in mixed.trainer.weights} == {"float32"}
     mixed.trainer.set_weights(full.trainer.get_weights())  # so weight files load across precisions
-    logits = mixed.trainer({**source_inputs(SOURCE), "decoder_input": DECODER_INPUT})
+    logits = mixed.trainer({**inputs_for(mixed, SOURCE), "decoder_input": DECODER_INPUT})
     assert keras.backend.standardize_dtype(logits.dtype) == "float32"
     np.testing.assert_allclose(np.asarray(logits), trainer_logits(full), atol=HALF_TOLERANCE[precision])
 
-    context, state = mixed.encode(source_inputs(SOURCE))
+    context, state = mixed.encode(inputs_for(mixed, SOURCE))
     assert keras.backend.standardize_dtype(context["memory"].dtype) == precision.removeprefix("mixed_")  # computes in half
     step_logits, weights, _ = mixed.step(ops.convert_to_tensor(DECODER_INPUT[:, 0]), context, state)
     assert keras.backend.standardize_dtype(step_logits.dtype) == "float32"
@@ -163,7 +179,7 @@ def test_mixed_precision_computes_in_half_with_float32_weights_and_logits(family
     if mixed.has_attention:  # padding still gets exactly zero weight, rows still sum to 1
         assert np.all(weights[SOURCE == 0] == 0.0) and np.all(weights[SOURCE != 0] > 0.0)
         np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-2)
-    found = decoding.search(mixed, SOURCE, decoding.BeamSearch(beam_size=3, n_best=2), max_length=6)
+    found = decoding.search(mixed, inputs_for(mixed, SOURCE), decoding.BeamSearch(beam_size=3, n_best=2), max_length=6)
     assert np.all(np.isfinite(np.asarray(found.scores))) and np.all(np.asarray(found.scores) < 0.0)
 
 
@@ -211,13 +227,13 @@ def rescore(model, source, ids) -> float:
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 def test_greedy_and_beam_search_run_and_beam_one_is_greedy(family):
     model = tiny(family, seed=5)
-    greedy = decoding.search(model, SOURCE, decoding.Greedy(), max_length=6)
-    beam1 = decoding.search(model, SOURCE, decoding.BeamSearch(beam_size=1, alpha=0.0), max_length=6)
+    greedy = decoding.search(model, inputs_for(model, SOURCE), decoding.Greedy(), max_length=6)
+    beam1 = decoding.search(model, inputs_for(model, SOURCE), decoding.BeamSearch(beam_size=1, alpha=0.0), max_length=6)
     np.testing.assert_array_equal(np.asarray(beam1.ids), np.asarray(greedy.ids))
     np.testing.assert_allclose(np.asarray(beam1.scores), np.asarray(greedy.scores), atol=1e-5)
 
     # Greedy by hand: argmax of the step model, carrying the family's state.
-    context, state = model.encode(source_inputs(SOURCE))
+    context, state = model.encode(inputs_for(model, SOURCE))
     token, by_hand = np.full((3,), START_ID, "int32"), []
     for _ in range(6):
         logits, _, state = model.step(ops.convert_to_tensor(token), context, state)
@@ -230,7 +246,8 @@ def test_greedy_and_beam_search_run_and_beam_one_is_greedy(family):
         n = min(int(np.asarray(greedy.lengths)[row, 0]) + 1, 6)  # + </s>, when emitted
         np.testing.assert_array_equal(np.asarray(greedy.ids)[row, 0, :n], by_hand[row, :n])
 
-    beam = decoding.search(model, SOURCE, decoding.BeamSearch(beam_size=3, alpha=0.0, n_best=3), max_length=6)
+    beam = decoding.search(model, inputs_for(model, SOURCE), decoding.BeamSearch(beam_size=3, alpha=0.0, n_best=3),
+                           max_length=6)
     ids, scores = np.asarray(beam.ids), np.asarray(beam.scores)
     assert ids.shape == (3, 3, 6) and np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
     for row in range(3):
@@ -253,7 +270,7 @@ def test_greedy_and_beam_search_run_and_beam_one_is_greedy(family):
 
 def tiny_predictor(family) -> Predictor:
     """An untrained tiny model for toy-reverse with its tokenizers."""
-    from zoo.train import build_vocabulary
+    from zoo.training.train import build_vocabulary
 
     pairs = data.load("toy-reverse", "train")
     source = Tokenizer(build_vocabulary([s for s, _ in pairs], {"split": "chars"}), split="chars")
@@ -285,7 +302,7 @@ def test_hub_save_and_load_give_the_same_predictions(family, tmp_path):
 def test_attention_map_logger_works_for_every_family(family, tmp_path, caplog):
     from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
 
-    from zoo.callbacks import AttentionMapLogger
+    from zoo.training.callbacks import AttentionMapLogger
 
     predictor = tiny_predictor(family)
     logger = AttentionMapLogger(predictor, EXAMPLES, tmp_path, beam_size=2)
@@ -353,6 +370,8 @@ BAD_CONFIGS = [
     ("luong", {"score": "cosine"}, r"score must be one of \('dot', 'general', 'concat'\), got 'cosine'"),
     ("luong", {"units": 0}, "units must be a positive integer, got 0"),
     ("luong", {"score": "dot", "encoder_units": 4, "units": 16}, "score='dot' needs the encoder memory size"),
+    ("pointer_generator", {"max_oov": 0}, "max_oov must be a positive integer, got 0"),
+    ("pointer_generator", {"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
 ]
 
 
@@ -411,6 +430,7 @@ TOY_MODELS = {  # family -> model config; small enough for the whole file to tra
     "cho": dict(embedding_dim=16, encoder_units=128, units=128),
     "bahdanau": dict(embedding_dim=16, encoder_units=32, units=64),
     "luong": dict(embedding_dim=16, encoder_units=32, units=64, score="general"),
+    "pointer_generator": dict(embedding_dim=16, encoder_units=32, units=64, max_oov=4),
 }
 # (family, task) -> epochs, and the learning rate's decay (x rate every epoch from that epoch on).
 # Without attention, reversal takes much longer to learn; short runs decay early to settle down.
@@ -419,13 +439,14 @@ TOY_SCHEDULE = {
     ("cho", "reverse"): (14, 10, 0.7), ("cho", "sort"): (4, 3, 0.5),
     ("bahdanau", "reverse"): (3, 3, 0.5), ("bahdanau", "sort"): (4, 3, 0.5),
     ("luong", "reverse"): (3, 3, 0.5), ("luong", "sort"): (4, 3, 0.5),
+    ("pointer_generator", "reverse"): (3, 3, 0.5), ("pointer_generator", "sort"): (4, 3, 0.5),
 }
 
 
 @pytest.fixture(scope="module")
 def toy_trained(tmp_path_factory):
-    """(family, task) -> Predictor trained with zoo.train on toy-<task>, each trained once, on demand."""
-    from zoo.train import train
+    """(family, task) -> Predictor trained with zoo.training.train on toy-<task>, each trained once, on demand."""
+    from zoo.training.train import train
 
     runs = {}
 

@@ -1,5 +1,5 @@
 """The copy toy task end to end: sentences of random words -> their first three words, most of them
-outside the vocabulary. A pointer-generator learns it from zoo.train in one CPU minute; a Luong model
+outside the vocabulary. A pointer-generator learns it from zoo.training.train in one CPU minute; a Luong model
 of the same size cannot (it can only emit vocabulary words), which is what copying is for."""
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ from zoo.data import toy_copy
 from zoo.frontends import TextFrontend
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import UNK_ID, Vocabulary
-from zoo.train import train
+from zoo.training.train import train
 
 from toy_checks import check_export_answers_as_predict, saved_model_cli_run
 

@@ -11,8 +11,8 @@ import pytest
 import zoo
 from zoo import data
 from zoo.evaluation import evaluate
-from zoo.schedule import lr_schedule
-from zoo.train import load_recipe, train
+from zoo.training.schedule import lr_schedule
+from zoo.training.train import load_recipe, train
 
 from conftest import TOY_RECIPE
 
@@ -75,7 +75,7 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from zoo.train import mirrored_strategy, train
+from zoo.training.train import mirrored_strategy, train
 recipe, workdir = json.loads(sys.argv[1]), sys.argv[2]
 strategy = mirrored_strategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
@@ -100,7 +100,7 @@ def test_mirrored_training_on_two_devices_learns_and_ships_a_plain_model(tmp_pat
 DATA_PARALLEL_RUN = """
 import json, sys
 import jax
-from zoo.train import data_parallel, replicas, train
+from zoo.training.train import data_parallel, replicas, train
 recipe, workdir = json.loads(sys.argv[1]), sys.argv[2]
 with data_parallel():
     devices = replicas()
@@ -195,7 +195,7 @@ def test_bad_recipe_is_a_clear_error(tmp_path):
 
 
 def test_every_shipped_recipe_is_valid_named_after_its_file_and_its_transfer_set_committed():
-    from zoo.train import RECIPES_DIR
+    from zoo.training.train import RECIPES_DIR
 
     paths = sorted(RECIPES_DIR.glob("*.json"))
     assert len(paths) >= 4

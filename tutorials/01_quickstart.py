@@ -40,7 +40,7 @@ import zoo
 from zoo import hub
 from zoo.data import cmudict
 from zoo.decoding import BeamSearch, Sampling
-from zoo.metrics import sequence_scores
+from zoo.evaluation import sequence_scores
 
 FAST = os.environ.get("ZOO_TUTORIAL_FAST") == "1"
 RESULTS = {}  # values the test suite checks; written to $ZOO_TUTORIAL_RESULTS at the end

@@ -56,14 +56,15 @@ import tensorflow as tf
 
 import zoo
 from zoo import data, models
-from zoo.callbacks import AttentionMapLogger, SequenceMetrics
 from zoo.data import dates
 from zoo.data.pipeline import make_dataset
-from zoo.metrics import masked_accuracy, masked_loss, sequence_scores, token_cross_entropy
+from zoo.evaluation import sequence_scores
 from zoo.predictor import Predictor
-from zoo.schedule import lr_schedule
 from zoo.text.tokenizer import Tokenizer
-from zoo.train import build_vocabulary, load_recipe
+from zoo.training.callbacks import AttentionMapLogger, SequenceMetrics
+from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.training.schedule import lr_schedule
+from zoo.training.train import build_vocabulary, load_recipe
 
 FAST = os.environ.get("ZOO_TUTORIAL_FAST") == "1"
 RESULTS = {"fast": FAST}  # values the test suite checks; written to $ZOO_TUTORIAL_RESULTS at the end

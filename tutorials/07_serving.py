@@ -159,7 +159,7 @@ def answer_rest(loaded_model, request_json: str) -> str:
     request = json.loads(request_json)
     function = loaded_model.signatures[request.get("signature_name", "serving_default")]
     outputs = function(text=tf.constant(request["instances"], dtype=tf.string))
-    rows = [{key: value[row].numpy().tolist() for key, value in outputs.items()}
+    rows = [{key: np.asarray(value[row]).tolist() for key, value in outputs.items()}
             for row in range(len(request["instances"]))]
     return json.dumps({"predictions": rows}, default=lambda b: b.decode("utf-8"))
 

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 # Imported on first use: ``import zoo`` loads neither TensorFlow nor matplotlib, so the backend-neutral
 # model code (``zoo.models``, ``zoo.layers``, ``zoo.decoding``) also imports where only Keras and JAX or
 # PyTorch are installed.
-_LAZY = {"load": "zoo.hub", "list_models": "zoo.hub", "ensemble": "zoo.hub", "average": "zoo.averaging",
+_LAZY = {"load": "zoo.hub", "list_models": "zoo.hub", "ensemble": "zoo.hub", "average": "zoo.packaging.averaging",
          "plot_attention": "zoo.plot"}
 
 

@@ -180,7 +180,7 @@ def _write_attention_maps(args, best) -> None:
 def cmd_train(args) -> int:
     import contextlib
 
-    from zoo.train import data_parallel, train
+    from zoo.training.train import data_parallel, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with data_parallel() if args.mirrored else contextlib.nullcontext():
@@ -233,19 +233,19 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_ensemble(args) -> int:
-    from zoo import hub
+    from zoo.packaging.ensemble import package_ensemble
 
-    return _report_packaged(hub.package_ensemble(args.members, args.output, weights=args.weights, dataset=args.dataset))
+    return _report_packaged(package_ensemble(args.members, args.output, weights=args.weights, dataset=args.dataset))
 
 
 def cmd_average(args) -> int:
-    from zoo.averaging import package_average
+    from zoo.packaging.averaging import package_average
 
     return _report_packaged(package_average(args.models, args.output, dataset=args.dataset))
 
 
 def cmd_compress(args) -> int:
-    from zoo.compression import package_compressed
+    from zoo.packaging.compression import package_compressed
 
     return _report_packaged(package_compressed(args.name, args.output, weights_dtype=args.dtype))
 

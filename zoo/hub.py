@@ -7,7 +7,11 @@ every other file. Loading verifies every checksum first and never touches the ne
 
 An ensemble folder (``"family": "ensemble"``) holds no weights or vocabularies: its ``config.json``
 names its ``members`` (pretrained names) and their mixture ``weights``; loading it loads (and
-verifies) each member. ``package_ensemble`` writes one, with its evaluation and card.
+verifies) each member. ``zoo.packaging.ensemble.package_ensemble`` writes one, with its evaluation and card.
+
+A folder's ``model.weights.h5`` may hold its float32 weights rounded to float16 (config
+``"weights_dtype"``; ``save(..., weights_dtype="float16")``, ``round_weights``): see
+``zoo.packaging.compression``.
 """
 from __future__ import annotations
 
@@ -18,12 +22,13 @@ import pathlib
 import shutil
 import tempfile
 
-from zoo.io import private_folder_to_public, sha256_of
+from zoo.io import atomic_path, private_folder_to_public, sha256_of
 
 PRETRAINED_DIR = pathlib.Path(os.environ.get("ZOO_PRETRAINED_DIR", pathlib.Path(__file__).resolve().parents[1] / "pretrained"))
 CHECKSUMS = "checksums.sha256"
 FILES = ("config.json", "model.weights.h5", "source_vocab.txt", "target_vocab.txt", "metrics.json", "README.md")
 ENSEMBLE_FILES = ("config.json", "metrics.json", "README.md")
+WEIGHTS_DTYPES = ("float32", "float16")
 
 
 class ChecksumError(RuntimeError):
@@ -109,7 +114,7 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
 
 
 @contextlib.contextmanager
-def _writing_folder(folder: pathlib.Path):
+def writing_folder(folder: pathlib.Path):
     """Yields a temp folder beside ``folder``; on success checksums it and renames it into place."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))
@@ -129,12 +134,10 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
          weights_dtype: str = "float32") -> pathlib.Path:
     """Writes a pretrained folder (built in a temp folder, then renamed into place). The config's
     ``name`` is the folder's unless ``extra_config`` gives one. ``weights_dtype`` "float16" stores the
-    weights rounded to float16 (``zoo.compression``; round the model first, so ``metrics`` measure it)."""
-    from zoo.compression import check_weights_dtype, store_weights_as
-
+    weights rounded to float16 (``round_weights`` the model first, so ``metrics`` measure it)."""
     folder = pathlib.Path(folder)
     check_weights_dtype(weights_dtype)
-    with _writing_folder(folder) as tmp:
+    with writing_folder(folder) as tmp:
         text = predictor.frontend.kind == "text"
         source = ({"source_tokenizer": predictor.source_tokenizer.get_config(),
                    "max_source_length": predictor.max_source_length} if text
@@ -206,24 +209,45 @@ def differing_tokenizer(predictor, other) -> str | None:
     return None
 
 
-def package_ensemble(members, folder: str | os.PathLike, weights=None, dataset: str | None = None) -> pathlib.Path:
-    """Evaluates the ensemble of pretrained ``members`` (greedy and beam search on dev and test, as a
-    training recipe's final evaluation does) and writes it as a pretrained folder named after ``folder``.
-    ``dataset``: default, the first member's."""
-    from zoo import data
-    from zoo.card import ensemble_card
-    from zoo.evaluation import evaluate_recipe
+def check_weights_dtype(weights_dtype, what: str = "weights_dtype") -> str:
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(f"{what} must be one of {list(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
+    return weights_dtype
 
-    folder = pathlib.Path(folder)
-    predictor = ensemble(members, weights, name=folder.name)
-    dataset = dataset or data.dataset_of(json.loads((resolve(members[0]) / "config.json").read_text()))
-    metrics = evaluate_recipe(predictor, {"name": folder.name, "dataset": dataset})
-    weights = predictor.model.weights  # normalised to sum to 1
-    metrics = {**metrics, "members": list(members), "weights": weights}
-    with _writing_folder(folder) as tmp:
-        config = {"name": folder.name, "family": "ensemble", "members": list(members), "weights": weights,
-                  "dataset": dataset, "beam": metrics["beam"]["strategy"]}
-        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        (tmp / "README.md").write_text(ensemble_card(folder.name, dataset, metrics))
-    return folder
+
+def round_weights(model, weights_dtype: str) -> None:
+    """Rounds a family's (``zoo.models``) float32 weights in place to what storing them in
+    ``weights_dtype`` keeps, so evaluating it measures the stored model. "float32": no change."""
+    import numpy as np
+
+    check_weights_dtype(weights_dtype)
+    if weights_dtype == "float32":
+        return
+    model.trainer.set_weights([w.astype(weights_dtype).astype(w.dtype) if w.dtype == np.float32 else w
+                               for w in model.trainer.get_weights()])
+
+
+def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
+    """Rewrites a Keras ``.weights.h5`` file with every float32 array in ``weights_dtype`` (groups,
+    attributes and other arrays copied as they are). HDF5 does not give back the space of a replaced
+    array, so the file is written anew (``zoo.io.atomic_path``) and renamed over ``path``."""
+    import h5py
+    import numpy as np
+
+    check_weights_dtype(weights_dtype)
+    if weights_dtype == "float32":
+        return
+
+    def copy(source, target) -> None:
+        target.attrs.update(dict(source.attrs))
+        for name, item in source.items():
+            if isinstance(item, h5py.Group):
+                copy(item, target.create_group(name))
+            else:
+                values = item[()]
+                if isinstance(values, np.ndarray) and values.dtype == np.float32:
+                    values = values.astype(weights_dtype)
+                target.create_dataset(name, data=values).attrs.update(dict(item.attrs))
+
+    with atomic_path(path) as tmp, h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
+        copy(source, target)

@@ -2,7 +2,7 @@
 
 Each dataset module builds a ``Dataset`` and ``zoo.data`` registers it by name; everything that scores
 or selects (training callbacks, the learning-rate plateau, evaluation, model cards, ``zoo list``,
-averaging, compression, ``zoo.arrays``) reads the declaration instead of assuming a metric.
+averaging, compression, ``zoo.training.arrays``) reads the declaration instead of assuming a metric.
 
 The registry makes no assumption about sources: ``references(split)`` maps each source (text, or
 bytes, or whatever a frontend reads) to its reference targets, which are text.
@@ -13,7 +13,7 @@ import dataclasses
 import types
 from typing import Callable, Hashable, Mapping, NamedTuple, Sequence
 
-from zoo import scorers
+from zoo.data import scorers
 
 SPLITS = ("train", "dev", "test")
 # The metrics of text pairs with nothing more specific to say (toy tasks, a folder of your TSVs): the
@@ -29,7 +29,7 @@ class Monitor(NamedTuple):
 
     @classmethod
     def of(cls, metric: str, scorer: str) -> "Monitor":
-        """The monitor of a metric key computed by a scorer (``zoo.scorers``) on dev."""
+        """The monitor of a metric key computed by a scorer (``zoo.data.scorers``) on dev."""
         return cls(dev_log(metric), scorers.get(scorer).direction)
 
 
@@ -53,7 +53,7 @@ class Dataset:
 
     name: what recipes and ``zoo.data`` functions call it.
     references: split -> {source: every acceptable target}, for each of ``splits``.
-    metrics: {metric key: scorer name} (``zoo.scorers``) in the order reports show them, or scorer names
+    metrics: {metric key: scorer name} (``zoo.data.scorers``) in the order reports show them, or scorer names
         reported under their own names. Evaluation reports each key; training logs ``dev_<key>``.
     selection: the metric key that picks the best checkpoint, the beam's length penalty and rescorer
         weights, in its scorer's direction (for the length penalty, ties go to the other metrics in order).

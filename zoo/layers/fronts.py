@@ -47,6 +47,9 @@ class AudioFront(keras.layers.Layer):
         self.stacker = StackFrames(stack, name="stack_frames")
         self.output_units = num_mels * stack
 
+    def build(self, waveform_shape, lengths_shape=None):
+        pass  # no weights of its own; the log-mel filterbank is a constant
+
     @staticmethod
     def inputs() -> dict:
         return {"source": keras.Input((None,), dtype="float32", name="source"),

@@ -4,11 +4,11 @@ TensorFlow 2.21 needs CUDA 12; a machine with only CUDA 13 can still train our (
 models with Keras on JAX, but not run the tf.data pipeline or the tf-text tokenizers. So the work
 splits in three:
 
-1. ``python -m zoo.arrays write RECIPE WORKDIR`` (with TensorFlow, any CPU): does what ``zoo train``
+1. ``python -m zoo.training.arrays write RECIPE WORKDIR`` (with TensorFlow, any CPU): does what ``zoo train``
    does before fitting (vocabularies, a distillation teacher's outputs, the initial weights of
    ``init_from``) and writes the tokenized training pairs and dev split as padded id arrays
    (``WORKDIR/arrays.npz``, with ``arrays.json`` and ``recipe.json``).
-2. ``KERAS_BACKEND=jax python -m zoo.arrays train WORKDIR`` (Keras and NumPy only, any backend): fits
+2. ``KERAS_BACKEND=jax python -m zoo.training.arrays train WORKDIR`` (Keras and NumPy only, any backend): fits
    the recipe's model on those arrays, bucketed by length, with the recipe's optimizer and schedule,
    scores dev greedy outputs by the dataset's selection metric after each epoch (an exact-match one:
    ``DevWordErrorRate``) and keeps the best weights in
@@ -29,13 +29,13 @@ import keras
 import numpy as np
 
 from zoo import models
-from zoo import scorers
-from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint
+from zoo.data import scorers
 from zoo.data.dataset import Monitor, dev_log
 from zoo.decoding import Greedy, compile_decoder, search
-from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
-from zoo.schedule import lr_callback
 from zoo.text.vocab import END_ID, START_ID
+from zoo.training.callbacks import AtomicBackupAndRestore, AtomicCheckpoint
+from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.training.schedule import lr_callback
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
 
     from zoo import data
     from zoo.data.pipeline import tokenize_pairs
-    from zoo.train import load_initial_model, load_recipe, training_data
+    from zoo.training.train import load_initial_model, load_recipe, training_data
 
     recipe = load_recipe(recipe)
     selection = _selection(recipe["dataset"])  # before any work: step 2 must be able to compute it
@@ -157,7 +157,7 @@ class BucketedBatches(keras.utils.PyDataset):
 class DevWordErrorRate(keras.callbacks.Callback):
     """Greedy-decodes the dev sources after each epoch, counts the outputs that are not exactly one of
     their references (on token ids, as the ``wer_sequence`` scorer counts tokens) and logs the dataset's
-    selection metric from that: ``dev_<metric>``, computed by ``scorer`` (``zoo.scorers``), which must be
+    selection metric from that: ``dev_<metric>``, computed by ``scorer`` (``zoo.data.scorers``), which must be
     one that exact matches decide (``wer_sequence``: that percentage; ``exact_match``: 100 minus it)."""
 
     def __init__(self, model, sources, references, reference_rows, chunk: int = 2048, metric: str = "wer",
@@ -199,7 +199,7 @@ def _from_sequence_error(metric: str, scorer: str):
     exact matches do not decide."""
     figure = scorers.get(scorer).from_sequence_error
     if figure is None:
-        raise ValueError(f"zoo.arrays scores dev by exact matches of token ids, so it cannot compute the "
+        raise ValueError(f"zoo.training.arrays scores dev by exact matches of token ids, so it cannot compute the "
                          f"selection metric {metric!r} (scorer {scorer!r}): train this dataset with `zoo train`")
     return figure
 
@@ -247,7 +247,7 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
     checkpoint state: the epochs done and the best dev figure of the dataset's selection metric."""
     workdir = pathlib.Path(workdir)
     if not (workdir / "arrays.npz").is_file():
-        raise FileNotFoundError(f"{workdir / 'arrays.npz'} does not exist: run `python -m zoo.arrays write "
+        raise FileNotFoundError(f"{workdir / 'arrays.npz'} does not exist: run `python -m zoo.training.arrays write "
                                 f"RECIPE {workdir}` first (where TensorFlow is installed)")
     recipe = json.loads((workdir / "recipe.json").read_text())
     about = json.loads((workdir / "arrays.json").read_text())
@@ -280,7 +280,7 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m zoo.arrays", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m zoo.training.arrays", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     write_command = commands.add_parser("write", help="step 1 (TensorFlow): a recipe's data as id arrays")
     write_command.add_argument("recipe")

@@ -104,12 +104,12 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 class SequenceMetrics(keras.callbacks.Callback):
     """Decodes dev sources (greedy) at the end of each epoch and adds ``dev_<key>`` to the logs for each
     of ``metrics`` ({metric key: scorer name} or scorer names, as a ``zoo.data.dataset.Dataset``
-    declares them; see ``zoo.scorers``). Default ``TEXT_METRICS``: ``dev_wer`` (sequences not exactly a
+    declares them; see ``zoo.data.scorers``). Default ``TEXT_METRICS``: ``dev_wer`` (sequences not exactly a
     reference), ``dev_per`` (token edit rate), ``dev_exact_match``, ``dev_cer`` (character edit rate),
     ``dev_bleu`` and ``dev_chrf``."""
 
     def __init__(self, predictor, references: dict[str, list[str]], max_examples: int = 1000, metrics=None):
-        from zoo import scorers
+        from zoo.data import scorers
         from zoo.data.dataset import TEXT_METRICS
 
         super().__init__()
@@ -119,7 +119,7 @@ class SequenceMetrics(keras.callbacks.Callback):
         self.metrics = scorers.metric_table(TEXT_METRICS if metrics is None else metrics)
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo import scorers
+        from zoo.data import scorers
         from zoo.data.dataset import dev_log
 
         hypotheses = self.predictor.predict(self.sources)
@@ -132,7 +132,7 @@ class SequenceMetrics(keras.callbacks.Callback):
 
 class Perplexity(keras.callbacks.Callback):
     """Adds ``perplexity`` and ``val_perplexity`` = exp(mean cross-entropy per real target token)
-    to the logs, from the ``token_cross_entropy`` weighted metric (``zoo.metrics``)."""
+    to the logs, from the ``token_cross_entropy`` weighted metric (``zoo.training.losses``)."""
 
     def __init__(self, metric: str = "token_cross_entropy"):
         super().__init__()

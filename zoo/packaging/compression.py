@@ -8,6 +8,10 @@ digit shown). Every figure a float16 folder reports is measured on the rounded w
 train`` with the recipe key ``"weights_dtype": "float16"`` rounds before its final evaluation, and
 ``zoo compress NAME --output DIR`` (``package_compressed``) rounds a trained folder and evaluates it
 again, recording the float32 figures beside the new ones.
+
+Rounding and storing (``round_weights``, ``store_weights_as``, ``check_weights_dtype``) are
+``zoo.hub``'s, since ``hub.save`` writes every folder in its ``weights_dtype``; this module only
+packages an existing folder that way.
 """
 from __future__ import annotations
 
@@ -15,52 +19,7 @@ import json
 import os
 import pathlib
 
-import numpy as np
-
-WEIGHTS_DTYPES = ("float32", "float16")
-
-
-def check_weights_dtype(weights_dtype, what: str = "weights_dtype") -> str:
-    if weights_dtype not in WEIGHTS_DTYPES:
-        raise ValueError(f"{what} must be one of {list(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
-    return weights_dtype
-
-
-def round_weights(model, weights_dtype: str) -> None:
-    """Rounds a family's (``zoo.models``) float32 weights in place to what storing them in
-    ``weights_dtype`` keeps, so evaluating it measures the stored model. "float32": no change."""
-    check_weights_dtype(weights_dtype)
-    if weights_dtype == "float32":
-        return
-    model.trainer.set_weights([w.astype(weights_dtype).astype(w.dtype) if w.dtype == np.float32 else w
-                               for w in model.trainer.get_weights()])
-
-
-def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
-    """Rewrites a Keras ``.weights.h5`` file with every float32 array in ``weights_dtype`` (groups,
-    attributes and other arrays copied as they are). HDF5 does not give back the space of a replaced
-    array, so the file is written anew (``zoo.io.atomic_path``) and renamed over ``path``."""
-    import h5py
-
-    from zoo.io import atomic_path
-
-    check_weights_dtype(weights_dtype)
-    if weights_dtype == "float32":
-        return
-
-    def copy(source, target) -> None:
-        target.attrs.update(dict(source.attrs))
-        for name, item in source.items():
-            if isinstance(item, h5py.Group):
-                copy(item, target.create_group(name))
-            else:
-                values = item[()]
-                if isinstance(values, np.ndarray) and values.dtype == np.float32:
-                    values = values.astype(weights_dtype)
-                target.create_dataset(name, data=values).attrs.update(dict(item.attrs))
-
-    with atomic_path(path) as tmp, h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
-        copy(source, target)
+from zoo.hub import check_weights_dtype, round_weights
 
 
 def package_compressed(name: str | os.PathLike, folder: str | os.PathLike, weights_dtype: str = "float16") -> pathlib.Path:

@@ -1,4 +1,5 @@
-"""The learning-rate schedule of a recipe (backend-neutral: ``zoo.train`` and ``zoo.arrays`` share it)."""
+"""The learning-rate schedule of a recipe (backend-neutral: ``zoo.training.train`` and
+``zoo.training.arrays`` share it)."""
 import keras
 
 PLATEAU_KEYS = ("factor", "patience")

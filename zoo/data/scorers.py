@@ -48,7 +48,7 @@ class Scorer:
     rescorer weights) follows. ``label``: how tables and the CLI name it. ``percent``: the figure is a
     percentage (printed with ``%``); else a score on a 0-100 scale. ``from_sequence_error``: for a scorer
     that only depends on which outputs are exactly a reference, the figure from the percentage that
-    are not (``zoo.arrays`` scores dev that way, on token ids); None for every other scorer.
+    are not (``zoo.training.arrays`` scores dev that way, on token ids); None for every other scorer.
     """
 
     name: str

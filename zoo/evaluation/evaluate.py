@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from typing import Sequence
 
 from zoo import data
+from zoo.data import scorers
 from zoo.predictor import check_weight
 
 
@@ -24,6 +26,13 @@ def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | N
     wanted = [references[s] for s in sources]
     return {**declared.score(hypotheses, wanted), "count": len(sources), **declared.score_views(hypotheses, wanted),
             "seconds": seconds}
+
+
+def sequence_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
+    """G2P's scores of outputs with several references per example, in percent: ``wer`` (outputs not
+    exactly a reference: scorer ``wer_sequence``), ``per`` (token edits over the closest reference's
+    tokens: scorer ``per``) and ``count``. The rules live in ``zoo.data.scorers``."""
+    return {**scorers.score({"wer": "wer_sequence", "per": "per"}, hypotheses, references), "count": len(hypotheses)}
 
 
 WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)

@@ -20,16 +20,17 @@ import pathlib
 import keras
 
 from zoo import data, models
-from zoo.callbacks import AtomicBackupAndRestore, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics, logdir_problem
-from zoo.compression import check_weights_dtype, round_weights
 from zoo.data.pipeline import make_dataset
-from zoo.distill import check_distill, teacher_pairs
 from zoo.evaluation import evaluate_recipe
-from zoo.metrics import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.hub import check_weights_dtype, round_weights
 from zoo.predictor import Predictor
-from zoo.schedule import check_plateau, lr_callback
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import Vocabulary
+from zoo.training.callbacks import (AtomicBackupAndRestore, AtomicCheckpoint, AttentionMapLogger, Perplexity,
+                                   SequenceMetrics, logdir_problem)
+from zoo.training.distill import check_distill, teacher_pairs
+from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.training.schedule import check_plateau, lr_callback
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "d
                         "weights_dtype": str, "min_count": int, "frontend": dict}
 # A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
 TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
-RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
+RECIPES_DIR = pathlib.Path(__file__).resolve().parents[2] / "recipes"
 
 
 def load_recipe(recipe: str | os.PathLike | dict) -> dict:
@@ -167,9 +168,9 @@ def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -
 
 def training_data(recipe: dict, workdir: pathlib.Path, init=None):
     """What a run trains on -> (train pairs, the distillation summary or None, source tokenizer, target
-    tokenizer): the dataset's pairs, or with ``distill`` the teacher's outputs (``zoo.distill``), and
+    tokenizer): the dataset's pairs, or with ``distill`` the teacher's outputs (``zoo.training.distill``), and
     tokenizers over the run's vocabularies (``workdir``'s, ``init``'s, or built). ``train`` and
-    ``zoo.arrays.write`` share it."""
+    ``zoo.training.arrays.write`` share it."""
     distilled = None
     if "distill" in recipe:  # the teacher's outputs replace the training targets
         train_pairs, distilled = teacher_pairs(recipe, workdir)
@@ -247,7 +248,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     The ``init_from`` argument sets (or replaces) that key.
 
     A recipe with ``distill`` ({"teacher", optional "extra_sources", "max_extra_sources",
-    "beam_size", "alpha"}) trains on the teacher's outputs instead of the dataset's targets (``zoo.distill``).
+    "beam_size", "alpha"}) trains on the teacher's outputs instead of the dataset's targets (``zoo.training.distill``).
 
     The recipe's ``precision`` (or the ``precision`` argument, which replaces it) is the dtype policy
     training computes in: "float32" (default), or "mixed_float16" (with dynamic loss scaling) or
@@ -339,7 +340,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     if output is not None:
         from zoo import hub
-        from zoo.card import model_card
+        from zoo.packaging.card import model_card
 
         hub.save(predictor, output, metrics, model_card(recipe, metrics),
                  extra_config={"name": recipe["name"], "dataset": recipe["dataset"],

@@ -71,8 +71,8 @@ def package_average(models, folder: str | os.PathLike, dataset: str | None = Non
     test, as a training recipe's final evaluation does) and writes it as a pretrained folder named
     after ``folder``. ``dataset``: default, the first model's."""
     from zoo import data, hub
-    from zoo.card import averaged_card
     from zoo.evaluation import evaluate_recipe
+    from zoo.packaging.card import averaged_card
 
     folder = pathlib.Path(folder)
     predictor = average(models, name=folder.name)  # checks models first

@@ -21,7 +21,7 @@ A `{recipe['family']}` sequence-to-sequence model trained by the seq2seq-zoo rec
 
 
 def ensemble_card(name: str, dataset: str, metrics: dict) -> str:
-    """The card of an ensemble folder (``zoo.hub.package_ensemble``): members, weights, results."""
+    """The card of an ensemble folder (``zoo.packaging.ensemble.package_ensemble``): members, weights, results."""
     members = "".join(f"| `{member}` | {weight:.3f} |\n" for member, weight in zip(metrics["members"], metrics["weights"]))
     command = " ".join(["zoo ensemble", *metrics["members"], "--output", f"pretrained/{name}"]
                        + (["--weights", *(f"{w:g}" for w in metrics["weights"])]
@@ -54,7 +54,7 @@ evaluated the ensemble and wrote this folder.
 
 
 def averaged_card(name: str, dataset: str, family: str, model_config: dict, metrics: dict) -> str:
-    """The card of a weight-averaged folder (``zoo.averaging.package_average``): its models, results."""
+    """The card of a weight-averaged folder (``zoo.packaging.averaging.package_average``): its models, results."""
     declared = data.get(dataset)
     headline = declared.shown[0]  # each averaged model's own figure, from its metrics.json
     column = _header(declared, headline)
@@ -69,7 +69,7 @@ def averaged_card(name: str, dataset: str, family: str, model_config: dict, metr
 
 A `{family}` sequence-to-sequence model on the `{dataset}` dataset whose every
 weight is the mean of the same weight in {len(metrics['averaged'])} trained models of one architecture
-(weight averaging, `zoo/averaging.py`). It decodes at one model's cost.
+(weight averaging, `zoo/packaging/averaging.py`). It decodes at one model's cost.
 
 {_use_and_results(name, declared, metrics)}
 ## Averaged models
@@ -186,8 +186,8 @@ def _distill_note(metrics: dict) -> str:
     teacher = (f"the ensemble of {', '.join(f'`{t}`' for t in teacher)}" if isinstance(teacher, list) else f"`{teacher}`")
     extra = (f" and {summary['extra_sources']:,} extra sources of the recipe's `distill.extra_sources` file"
              if summary["extra_sources"] else "")
-    return (f"Distilled (sequence-level knowledge distillation, `zoo/distill.py`): the targets it trained on are "
-            f"{teacher}'s {decoding} outputs on the {summary['train_sources']:,} training sources{extra}, "
+    return (f"Distilled (sequence-level knowledge distillation, `zoo/training/distill.py`): the targets it trained "
+            f"on are {teacher}'s {decoding} outputs on the {summary['train_sources']:,} training sources{extra}, "
             f"not the dataset's; on the training sources the teacher's output is one of the references "
             f"{summary['train_agreement']:.2f} % of the time. Dev selection and the results above use the dataset's "
             "references.\n")
