@@ -113,3 +113,104 @@ def test_sigkill_while_writing_a_checkpoint_leaves_every_file_whole(recipe_path,
                 pass
     subprocess.run(zoo_train(recipe_path, workdir, "--resume"), check=True, env=ENV, capture_output=True, timeout=600)
     assert [int(r["epoch"]) for r in history(workdir)][-1] == 3
+
+
+# The mechanism, in process and on a tiny model (seconds): AtomicBackup and restore_backup use public Keras
+# API only. They rely on one Keras behaviour the API reference does not spell out: `Model.save_weights` of a
+# compiled model whose optimizer is built stores the optimizer's variables too (step count, learning rate,
+# moments), and `Model.load_weights` puts them back. The first test pins it, so a Keras upgrade that changes
+# it fails here (restore_backup also refuses a backup whose step count does not come back).
+TINY = {"embedding_dim": 6, "encoder_units": 5, "units": 8, "score": "general", "source_vocab_size": 12,
+        "target_vocab_size": 9}
+
+
+def tiny_trainer(seed=7):
+    import keras
+
+    from zoo import models
+    from zoo.training.losses import masked_loss
+
+    keras.utils.set_random_seed(seed)
+    trainer = models.build("luong", TINY).trainer
+    trainer.compile(optimizer=keras.optimizers.Adam(0.01, clipnorm=5.0), loss=masked_loss())
+    return trainer
+
+
+def tiny_batches():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    source = rng.integers(1, 12, (64, 7)).astype("int32")
+    inputs = {"source": source, "source_length": np.full(64, 7, "int32"),
+              "decoder_input": rng.integers(1, 9, (64, 6)).astype("int32")}
+    target = rng.integers(1, 9, (64, 6)).astype("int32")
+    return inputs, target
+
+
+def values(variables):
+    import keras
+
+    return [keras.ops.convert_to_numpy(v) for v in variables]
+
+
+def test_keras_save_weights_of_a_compiled_model_stores_and_load_weights_restores_the_optimizer(tmp_path):
+    import numpy as np
+
+    trained = tiny_trainer()
+    trained.fit(*tiny_batches(), batch_size=32, epochs=2, verbose=0)  # 4 steps
+    trained.save_weights(tmp_path / "state.weights.h5")
+    with h5py.File(tmp_path / "state.weights.h5", "r") as f:
+        assert len(f["optimizer"]["vars"]) == len(trained.optimizer.variables)
+        assert int(f["optimizer"]["vars"]["0"][()]) == 4  # the first optimizer variable is its step count
+    fresh = tiny_trainer(seed=8)
+    fresh.optimizer.build(fresh.trainable_variables)
+    fresh.load_weights(tmp_path / "state.weights.h5")
+    assert int(fresh.optimizer.iterations.numpy()) == 4
+    for saved, loaded in zip(values(trained.optimizer.variables), values(fresh.optimizer.variables), strict=True):
+        np.testing.assert_array_equal(saved, loaded)
+    for saved, loaded in zip(values(trained.weights), values(fresh.weights), strict=True):
+        np.testing.assert_array_equal(saved, loaded)
+
+
+def test_a_restored_backup_continues_exactly_as_the_uninterrupted_fit(tmp_path):
+    import keras
+    import numpy as np
+
+    from zoo.training.callbacks import AtomicBackup, restore_backup
+
+    seen = {}
+
+    def schedule(epoch, lr=None):  # the learning-rate schedule sees the true epoch numbers
+        seen.setdefault("epochs", []).append(epoch)
+        return 0.01 * 0.5**epoch
+
+    def fit(trainer, backup, epochs, initial_epoch=0):
+        seen.clear()
+        trainer.fit(*tiny_batches(), batch_size=32, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
+                    verbose=0, callbacks=[backup, keras.callbacks.LearningRateScheduler(schedule)])
+        return seen.get("epochs", [])
+
+    straight = tiny_trainer()
+    assert fit(straight, AtomicBackup(tmp_path / "straight"), epochs=3) == [0, 1, 2]
+
+    assert restore_backup(tiny_trainer(), tmp_path / "killed") == 0  # no backup: a fresh start, nothing loaded
+    first = tiny_trainer()
+    assert fit(first, AtomicBackup(tmp_path / "killed"), epochs=2) == [0, 1]  # the run "killed" after 2 epochs
+    assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == ["epoch-2.weights.h5", "training_metadata.json"]
+    assert json.loads((tmp_path / "killed" / "training_metadata.json").read_text()) == {
+        "epoch": 2, "weights": "epoch-2.weights.h5", "steps": 4}
+
+    resumed = tiny_trainer(seed=8)  # other initial weights: the backup must replace them all
+    backup = AtomicBackup(tmp_path / "killed")
+    initial_epoch = backup.restore(resumed)
+    assert initial_epoch == 2 and int(resumed.optimizer.iterations.numpy()) == 4
+    assert fit(resumed, backup, epochs=3, initial_epoch=initial_epoch) == [2]
+    assert int(resumed.optimizer.iterations.numpy()) == int(straight.optimizer.iterations.numpy()) == 6
+    for a, b in zip(values(straight.weights), values(resumed.weights), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert restore_backup(tiny_trainer(), tmp_path / "killed") == 3  # a finished run asked for more: from epoch 3
+
+    from zoo import models
+
+    with pytest.raises(ValueError, match="compile the model before restoring"):
+        restore_backup(models.build("luong", TINY).trainer, tmp_path / "killed")

@@ -12,7 +12,7 @@ splits in three:
    the recipe's model on those arrays, bucketed by length, with the recipe's optimizer and schedule,
    scores dev greedy outputs by the dataset's selection metric after each epoch (an exact-match one:
    ``DevWordErrorRate``) and keeps the best weights in
-   ``WORKDIR/checkpoints`` (``AtomicCheckpoint``); a killed run resumes (``AtomicBackupAndRestore``).
+   ``WORKDIR/checkpoints`` (``AtomicCheckpoint``); a killed run resumes (``AtomicBackup``).
 3. ``zoo train RECIPE --workdir WORKDIR --epochs 0 --output DIR`` (with TensorFlow): evaluates those
    best weights as ``zoo train`` evaluates its own and writes the pretrained folder.
 """
@@ -33,7 +33,7 @@ from zoo.data import scorers
 from zoo.data.dataset import Monitor, dev_log
 from zoo.decoding import Greedy, compile_decoder, search
 from zoo.text.vocab import END_ID, START_ID
-from zoo.training.callbacks import AtomicBackupAndRestore, AtomicCheckpoint
+from zoo.training.callbacks import AtomicBackup, AtomicCheckpoint
 from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
 from zoo.training.schedule import lr_callback
 
@@ -256,26 +256,28 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
     model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": about["source_vocab_size"],
                                             "target_vocab_size": about["target_vocab_size"]},
                          recipe.get("precision", "float32"))
-    if (workdir / "init.weights.h5").is_file():  # a resumed run's backup replaces these when fit begins
+    if (workdir / "init.weights.h5").is_file():  # a resumed run's backup replaces these before fit
         model.load_weights(str(workdir / "init.weights.h5"))
     model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
                           loss=masked_loss(), weighted_metrics=[masked_accuracy(), token_cross_entropy()])
     batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"])
     selection = about.get("selection") or _selection(recipe["dataset"])  # arrays.json of older runs has none
     monitor = Monitor.of(selection["metric"], selection["scorer"])
+    backup = AtomicBackup(str(workdir / "backup"))
     callbacks = [
         DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"],
                          metric=selection["metric"], scorer=selection["scorer"]),
         AtomicCheckpoint(str(workdir / "checkpoints"), model, monitor=monitor.name, mode=monitor.mode),
-        AtomicBackupAndRestore(str(workdir / "backup")),
+        backup,
         lr_callback(recipe, monitor),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
         *([TimeLimit(minutes)] if minutes else []),
     ]
     log.info("training %s on %s: %d parameters, %d batches of %d per epoch", recipe["name"], keras.backend.backend(),
              model.count_params(), len(batches), recipe["batch_size"])
-    model.trainer.fit(batches, epochs=recipe["epochs"] if epochs is None else epochs, callbacks=callbacks,
-                      verbose=verbose)
+    initial_epoch = backup.restore(model.trainer)  # epochs already done (weights, optimizer state); 0 if none
+    model.trainer.fit(batches, epochs=recipe["epochs"] if epochs is None else epochs, initial_epoch=initial_epoch,
+                      callbacks=callbacks, verbose=verbose)
     return json.loads((workdir / "checkpoints" / "state.json").read_text())
 
 

@@ -1,4 +1,4 @@
-"""Training callbacks: atomic checkpoints, dev metrics, perplexity and TensorBoard attention maps.
+"""Training callbacks: atomic checkpoints and backups, dev metrics, perplexity and TensorBoard attention maps.
 
 Metric callbacks add their values to the epoch ``logs``, so the TensorBoard, CSV and checkpoint
 callbacks placed after them in the list record and monitor them.
@@ -60,45 +60,85 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                                                             "best": self.best}))
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras ``BackupAndRestore`` whose backup is a transaction, so a kill at any moment leaves one.
+BACKUP_METADATA = "training_metadata.json"
 
-    Each epoch writes the full training state (weights and optimizer) to a new file
-    ``epoch-N.weights.h5`` (temp name + rename), then atomically replaces ``training_metadata.json``
-    to point at it (the commit point), and only then deletes the previous file. A restart loads what
-    the metadata names and continues from epoch N with the same optimizer state and step count.
+
+class AtomicBackup(keras.callbacks.Callback):
+    """Backs up the whole training state after every epoch as a transaction, so a kill at any moment
+    leaves one whole backup; ``restore_backup`` (or ``restore``) reads it back before ``fit``::
+
+        backup = AtomicBackup(folder)
+        model.compile(...)
+        initial_epoch = backup.restore(model)  # 0 when the folder holds no backup
+        model.fit(..., epochs=total, initial_epoch=initial_epoch, callbacks=[..., backup])
+
+    After epoch ``e`` (0-based) it writes the model's weights with its optimizer state
+    (``keras.Model.save_weights`` of a compiled model stores the optimizer's variables: step count,
+    learning rate, moments) to a new file ``epoch-<e + 1>.weights.h5`` (temp name + rename), then
+    atomically replaces ``training_metadata.json`` with ``{"epoch": e + 1, "weights": <that file>,
+    "steps": <the optimizer's step count>}`` (the commit point), and only then deletes the previous
+    file. ``epoch`` is the number of finished epochs, i.e. the 0-based epoch a resumed ``fit`` starts at.
     """
 
-    def __init__(self, backup_dir: str):
-        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=False)
+    def __init__(self, backup_dir: str | os.PathLike):
+        super().__init__()
+        self.backup_dir = os.fspath(backup_dir)
 
-    def _metadata(self) -> dict | None:
-        if not os.path.exists(self._training_metadata_path):
-            return None
-        with open(self._training_metadata_path) as f:
-            return json.load(f)
+    def restore(self, model: keras.Model) -> int:
+        """``restore_backup(model, self.backup_dir)``."""
+        return restore_backup(model, self.backup_dir)
 
-    def on_train_begin(self, logs=None):
-        metadata = self._metadata()
-        if metadata is None:
-            return
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
-        self.model._initial_epoch = metadata["epoch"]  # what Keras' own callback sets to resume
-        log.info("resumed from %s after epoch %d", self.backup_dir, metadata["epoch"])
-
-    def _save_model(self):
-        previous = self._metadata()
-        name = f"epoch-{self._current_epoch}.weights.h5"
+    def on_epoch_end(self, epoch, logs=None):
+        finished = epoch + 1
+        previous = backup_metadata(self.backup_dir)
+        name = f"epoch-{finished}.weights.h5"
         with atomic_path(os.path.join(self.backup_dir, name)) as tmp:
             self.model.save_weights(tmp)
-        atomic_write_text(self._training_metadata_path,
-                          json.dumps({"epoch": self._current_epoch, "batch": 0, "weights": name}))
+        atomic_write_text(os.path.join(self.backup_dir, BACKUP_METADATA),
+                          json.dumps({"epoch": finished, "weights": name, "steps": _steps(self.model)}))
         if previous and previous.get("weights") not in (None, name):
             stale = os.path.join(self.backup_dir, previous["weights"])
             if os.path.exists(stale):
                 os.remove(stale)
+
+
+def backup_metadata(backup_dir: str | os.PathLike) -> dict | None:
+    """The committed ``training_metadata.json`` of an ``AtomicBackup`` folder, or None when it holds none."""
+    path = os.path.join(os.fspath(backup_dir), BACKUP_METADATA)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def restore_backup(model: keras.Model, backup_dir: str | os.PathLike) -> int:
+    """Loads the last ``AtomicBackup`` in ``backup_dir`` into ``model`` (weights and optimizer state)
+    and returns the number of epochs it had finished: the ``initial_epoch`` to pass to ``fit``, so
+    epoch numbers, the learning-rate schedule and a CSV log continue where the run stopped. Returns 0
+    and changes nothing when the folder holds no backup.
+
+    ``model`` must be compiled (with the optimizer the backup was made with) and built; its optimizer
+    is built here, so that its variables exist to receive the saved ones. Call it where the model
+    trains, e.g. inside a distribution scope, before ``fit``."""
+    metadata = backup_metadata(backup_dir)
+    if metadata is None:
+        return 0
+    if getattr(model, "optimizer", None) is None:  # an uncompiled model has no such attribute
+        raise ValueError(f"compile the model before restoring the backup in {os.fspath(backup_dir)!r}: "
+                         "it holds optimizer state")
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.load_weights(os.path.join(os.fspath(backup_dir), metadata["weights"]))
+    if "steps" in metadata and _steps(model) != metadata["steps"]:  # save_weights stopped storing the optimizer?
+        raise RuntimeError(f"the backup in {os.fspath(backup_dir)!r} was made after {metadata['steps']} optimizer "
+                           f"steps, but the restored optimizer counts {_steps(model)}: its state was not restored")
+    log.info("resumed from %s after epoch %d", os.fspath(backup_dir), metadata["epoch"])
+    return int(metadata["epoch"])
+
+
+def _steps(model: keras.Model) -> int:
+    """The optimizer's step count (``optimizer.iterations``)."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 class SequenceMetrics(keras.callbacks.Callback):

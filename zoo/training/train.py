@@ -4,10 +4,11 @@ A recipe is a JSON file (see ``recipes/``): dataset, family and model config, to
 limits and optimisation settings. ``train`` builds the vocabularies from the training split (saved
 in the work folder so a resumed run reuses them), the tf.data pipelines and the model, then fits with:
 SequenceMetrics (the dataset's metrics on dev, as ``zoo.data.dataset`` declares them), Perplexity,
-AtomicCheckpoint (last + best weights by the dataset's selection metric, atomic), BackupAndRestore (a
-killed run resumes from its last finished epoch, and a finished one continues when asked for more
-epochs), a learning-rate schedule, TensorBoard scalars, attention maps and predictions of a few dev
-examples (AttentionMapLogger), and a CSV log.
+AtomicCheckpoint (last + best weights by the dataset's selection metric, atomic), AtomicBackup (weights
+and optimizer state after every epoch, restored before ``fit``: a killed run resumes from its last
+finished epoch, and a finished one continues when asked for more epochs), a learning-rate schedule,
+TensorBoard scalars, attention maps and predictions of a few dev examples (AttentionMapLogger), and a
+CSV log.
 """
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ from zoo.hub import check_weights_dtype, round_weights
 from zoo.predictor import Predictor
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import Vocabulary
-from zoo.training.callbacks import (AtomicBackupAndRestore, AtomicCheckpoint, AttentionMapLogger, Perplexity,
-                                   SequenceMetrics, logdir_problem)
+from zoo.training.callbacks import (AtomicBackup, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics,
+                                   logdir_problem)
 from zoo.training.distill import check_distill, teacher_pairs
 from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
 from zoo.training.schedule import check_plateau, lr_callback
@@ -293,7 +294,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
                             batch_multiple=multiple, **limits)
 
     model = models.build(recipe["family"], model_config(recipe, source_tokenizer, target_tokenizer), precision)
-    if init is not None:  # a resumed run's backup replaces these when fit begins
+    if init is not None:  # a resumed run's backup replaces these before fit
         model.trainer.set_weights(init.model.trainer.get_weights())
     def predictor_of(model) -> Predictor:
         return Predictor(model, frontend, target_tokenizer, name=recipe["name"],
@@ -308,11 +309,12 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     checkpoints = workdir / "checkpoints"
     dev_references = data.references(recipe["dataset"], "dev")
     declared = data.get(recipe["dataset"])  # its metrics are logged; its selection metric picks the checkpoint
+    backup = AtomicBackup(str(workdir / "backup"))
     callbacks = [
         SequenceMetrics(predictor, dev_references, max_examples=recipe["dev_examples"], metrics=declared.metrics),
         Perplexity(),
         AtomicCheckpoint(str(checkpoints), model, monitor=declared.monitor.name, mode=declared.monitor.mode),
-        AtomicBackupAndRestore(str(workdir / "backup")),
+        backup,
         lr_callback(recipe, declared.monitor),
         *tensorboard_callbacks(predictor, dev_references, workdir / "logs" if logdir is None else logdir,
                                attention_examples, attention_beam_size),
@@ -321,8 +323,9 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     log.info("training %s: %d parameters, %d epochs, %s, %d replica(s)", recipe["name"], model.count_params(),
              epochs, precision, replicas())
     if epochs > 0:
-        model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, callbacks=callbacks,
-                          verbose=verbose, shuffle=False)  # the pipeline shuffles before bucketing
+        initial_epoch = backup.restore(model.trainer)  # epochs already done (weights, optimizer state); 0 if none
+        model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, initial_epoch=initial_epoch,
+                          callbacks=callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles before bucketing
 
     if not (checkpoints / "best.weights.h5").is_file():
         raise FileNotFoundError(f"{checkpoints / 'best.weights.h5'} does not exist: train at least one epoch first")
