@@ -19,8 +19,8 @@ RECIPE = {
               "source": {"kind": "audio", "sample_rate": 8000, "frame_length": 200, "frame_step": 80,
                          "fft_length": 256, "num_mels": 24, "stack": 3,
                          "spec_augment": {"freq_masks": 1, "freq_width": 3, "time_masks": 1, "time_width": 4}}},
-    "target_tokenizer": {"split": "chars"}, "max_target_length": 6, "batch_size": 32, "epochs": 8,
-    "learning_rate": 0.005, "decay_from_epoch": 5, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 1,
+    "target_tokenizer": {"split": "chars"}, "max_target_length": 6, "batch_size": 32, "epochs": 10,
+    "learning_rate": 0.005, "decay_from_epoch": 6, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 1,
     "dev_examples": 200,
 }
 FRESH = toy_audio.make(6, seed=99)  # clips no split holds

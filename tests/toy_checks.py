@@ -16,10 +16,15 @@ BEAM, N_BEST = 3, 2
 
 def saved_model_cli_run(version: pathlib.Path, input_name: str, inputs: list, outdir: pathlib.Path,
                         signature: str = "serving_default") -> dict:
-    """Runs a signature through the session-based loader -> {output name: array}."""
+    """Runs a signature through the session-based loader -> {output name: array}. The inputs travel in an
+    .npy file (``--inputs``): WAV and PNG bytes are too long for a command line."""
     outdir.mkdir(parents=True, exist_ok=True)
+    batch = np.empty(len(inputs), dtype=object)
+    batch[:] = list(inputs)
+    np.save(outdir.parent / f"{outdir.name}-inputs.npy", batch, allow_pickle=True)
     result = subprocess.run([sys.executable, str(SAVED_MODEL_CLI), "run", "--dir", str(version), "--tag_set", "serve",
-                             "--signature_def", signature, "--input_exprs", f"{input_name}={list(inputs)!r}",
+                             "--signature_def", signature,
+                             "--inputs", f"{input_name}={outdir.parent / f'{outdir.name}-inputs.npy'}",
                              "--outdir", str(outdir)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return {path.stem: np.load(path, allow_pickle=True) for path in outdir.glob("*.npy")}

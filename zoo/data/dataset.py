@@ -33,6 +33,17 @@ class Monitor(NamedTuple):
         return cls(dev_log(metric), scorers.get(scorer).direction)
 
 
+def grouped(pairs) -> dict:
+    """(source, target) pairs -> {source: its targets, in order}: a split's references."""
+    references: dict = {}
+    for source, target in pairs:
+        references.setdefault(source, []).append(target)
+    return references
+
+
+DIGIT_METRICS = {"exact_match": "exact_match", "cer": "cer"}  # the toy audio and image tasks: digit strings
+
+
 def dev_log(metric: str) -> str:
     """The name training logs give a metric's figure on dev: ``dev_<metric key>``."""
     return f"dev_{metric}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import random
 
-from zoo.data.dataset import TEXT_METRICS, Dataset
+from zoo.data.dataset import TEXT_METRICS, Dataset, grouped
 
 TASKS = ("reverse", "sort")
 SIZES = {"train": 4000, "dev": 300, "test": 300}
@@ -29,10 +29,7 @@ def make(task: str, count: int, min_len: int = 3, max_len: int = 8, seed: int = 
 
 def references(task: str, split: str) -> dict[str, list[str]]:
     """source -> its targets, for one split of a task (``SIZES`` examples drawn with ``SEEDS``)."""
-    refs: dict[str, list[str]] = {}
-    for source, target in make(task, SIZES[split], seed=SEEDS[split]):
-        refs.setdefault(source, []).append(target)
-    return refs
+    return grouped(make(task, SIZES[split], seed=SEEDS[split]))
 
 
 DATASETS = tuple(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from zoo.data.dataset import Dataset
+from zoo.data.dataset import Dataset, grouped
 
 COMMON = ("the", "a", "of", "and", "to", "in", "is", "it", "on", "for", "with", "as", "at", "by", "from",
           "this", "that", "are", "was", "be")
@@ -38,10 +38,7 @@ def make(count: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 def references(split: str) -> dict[str, list[str]]:
-    refs: dict[str, list[str]] = {}
-    for source, target in make(SIZES[split], seed=SEEDS[split]):
-        refs.setdefault(source, []).append(target)
-    return refs
+    return grouped(make(SIZES[split], seed=SEEDS[split]))
 
 
 DATASET = Dataset(name="toy-copy", references=references,
