@@ -126,3 +126,8 @@ def test_model_code_and_the_array_trainer_import_without_tensorflow():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_media_recipe_is_refused_with_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="'toy-image' reads image sources: id arrays hold text only for now"):
+        arrays.write("toy-image", tmp_path)

@@ -109,10 +109,10 @@ def test_attention_is_the_weighted_mean_over_the_members_that_attend(members):
     assert np.all(weights[np.broadcast_to((SOURCE == PAD_ID)[:, None, None, :], weights.shape)] == 0.0)
 
 
-def test_state_names_and_parameters_cover_every_member(members):
+def test_state_and_parameters_cover_every_member(members):
     ensemble = Ensemble(members)
-    assert len(ensemble.state_names) == sum(len(m.state_names) for m in members)
-    assert len(set(ensemble.state_names)) == len(ensemble.state_names)
+    _, state = ensemble.encode(source_inputs(SOURCE))
+    assert [list(s) for s in state["members"]] == [list(m.state_names) for m in members]
     assert ensemble.count_params() == sum(m.count_params() for m in members)
     assert len(ensemble.trainer.weights) == sum(len(m.trainer.weights) for m in members)
 

@@ -150,7 +150,7 @@ def test_from_scratch_shipped_model_meets_the_bar_and_aligns_day_month_year(from
 
 def test_serving_requests_answer_what_predict_answers(serving):
     assert serving["signatures"] == ["attention", "serving_default"]
-    assert serving["inputs"] == ["text"] and serving["outputs"] == ["lengths", "outputs", "scores"]
+    assert serving["inputs"] == ["text"] and serving["outputs"] == ["error", "lengths", "outputs", "scores"]
     assert serving["rest_equals_predict"] and serving["grpc_equals_predict"]
     assert serving["rest_outputs"] == serving["predict_outputs"] and len(serving["rest_outputs"]) == 3
     assert serving["empty_input_output"] == ""

@@ -221,13 +221,14 @@ RESULTS["predict_outputs"] = [[h.text for h in n] for n in expected]
 print("REST == predict:", RESULTS["rest_equals_predict"], "  gRPC == predict:", RESULTS["grpc_equals_predict"])
 
 # %% [markdown]
-# Unlike `predict`, which raises on bad input, a server must answer everything: the export truncates
-# over-long input to the model's limit, gives an empty output for an empty text, and maps invalid
-# UTF-8 to U+FFFD, all inside the graph.
+# Unlike `predict`, which raises on bad input, a server must answer everything: an empty or over-long
+# text gets an empty output, score 0 and, in `error`, the reason `predict` would give; invalid UTF-8
+# becomes U+FFFD; the other rows of the batch are answered as usual, all inside the graph.
 
 # %%
 odd = signature(text=tf.constant(["", "x" * 5000, b"\xffhello"]))
 print([row.decode() for row in odd["outputs"][:, 0].numpy()], odd["scores"][:, 0].numpy())
+print([error.decode() for error in odd["error"].numpy()])
 RESULTS["empty_input_output"] = odd["outputs"][0, 0].numpy().decode()
 
 # %% [markdown]

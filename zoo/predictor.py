@@ -124,10 +124,6 @@ class Predictor:
                 raise ValueError(self.frontend.error_message(i, raw[i], error.decode("utf-8")))
         return decoded
 
-    def encode_texts(self, texts: Sequence[str]) -> dict:
-        """``encode_inputs`` under its older name (text models)."""
-        return self.encode_inputs(texts)
-
     def _batches(self, encoded: dict, batch_size: int):
         """Yields (rows, the model's source inputs for those rows, trimmed to their longest source)."""
         for rows in length_sorted_batches(encoded["source_length"], batch_size):

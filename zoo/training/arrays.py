@@ -56,6 +56,9 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
     from zoo.training.train import load_initial_model, load_recipe, training_data
 
     recipe = load_recipe(recipe)
+    if "frontend" in recipe:
+        raise ValueError(f"recipe {recipe['name']!r} reads {recipe['frontend'].get('kind')} sources: id arrays "
+                         "hold text only for now; train it with `zoo train`")
     selection = _selection(recipe["dataset"])  # before any work: step 2 must be able to compute it
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -229,7 +229,7 @@ class AttentionMapLogger(keras.callbacks.Callback):
         if isinstance(examples, (str, bytes)):
             raise TypeError(f"examples must be a list of source texts, got a single string: {examples!r}")
         self.examples = list(examples)
-        predictor.encode_texts(self.examples)  # a bad example fails here, not after the first epoch
+        predictor.encode_inputs(self.examples)  # a bad example fails here, not after the first epoch
         self.predictor, self.logdir, self.references = predictor, str(logdir), references
         self.every_n_epochs, self.beam_size = every_n_epochs, beam_size
         self.writer = None
