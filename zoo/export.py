@@ -44,7 +44,7 @@ import tensorflow as tf
 
 from zoo import decoding, hub
 from zoo.io import private_folder_to_public
-from zoo.text.vocab import END_ID, PAD_ID
+from zoo.text.vocab import PAD_ID
 
 # The model server release the op check targets: tensorflow/serving 2.21.0 is built on TensorFlow
 # 2.21.0 and links tensorflow-text's `ops_lib` (2.21 release branch), whose ops are listed below.
@@ -128,7 +128,7 @@ class ServingModule(tf.Module):
         copy = {}
         if "source_extended" in source:
             copy = {key: source[key] for key in ("source_tokens", "source_extended")}
-        tokens = _token_strings(self.target_tokenizer, ids, copy)
+        tokens = self.target_tokenizer.id_strings(ids, **copy)  # (batch, max_length): "</s>" where emitted
         blank = tf.logical_or(bad[:, None], tf.equal(ids, PAD_ID))  # (batch, max_length)
         out = {
             "output_tokens": tf.where(blank, "", tokens),
@@ -138,17 +138,6 @@ class ServingModule(tf.Module):
         if "source_tokens" in source:
             out["source_tokens"] = _pad_to_width(source["source_tokens"], tf.shape(weights)[2], "")  # (batch, S')
         return out
-
-
-def _token_strings(tokenizer, ids, copy: dict):
-    """ids (batch, len) -> (batch, len) strings, one per id ("</s>" included), copied words read back
-    from the source: ``detokenize_tokens`` one position at a time, so ids and strings stay aligned."""
-    flat = tf.reshape(ids, [-1, 1])  # (batch * len, 1)
-    length = tf.shape(ids)[1]
-    copy = {key: tf.repeat(value, length, axis=0) for key, value in copy.items()}
-    strings = tokenizer.detokenize(flat, **copy)  # (batch * len,): "" for </s>, <pad>, <s>
-    strings = tf.where(tf.equal(flat[:, 0], END_ID), "</s>", strings)
-    return tf.reshape(strings, tf.shape(ids))
 
 
 def _raw_variable(variable) -> tf.Variable:

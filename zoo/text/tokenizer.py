@@ -66,18 +66,14 @@ class Tokenizer(tf.Module):
         """(batch, None) ragged string tokens -> (batch, None) ragged int32 ids."""
         return tf.cast(tokens.with_flat_values(self.table.lookup(tokens.flat_values)), tf.int32)
 
-    def detokenize_tokens(self, ids: tf.Tensor, source_tokens: tf.Tensor | None = None,
-                          source_extended: tf.Tensor | None = None) -> tf.RaggedTensor:
-        """(batch, len) int ids -> (batch, None) ragged string tokens: stops at ``</s>``, drops
-        ``<pad>``/``<s>``, keeps ``<unk>``. The one detokenizer of the zoo (``Predictor`` and the export).
+    def id_strings(self, ids: tf.Tensor, source_tokens: tf.Tensor | None = None,
+                   source_extended: tf.Tensor | None = None) -> tf.Tensor:
+        """(batch, len) int ids -> (batch, len) strings, one per id, reserved ids as their tokens.
 
         A copy model's extended id (>= the vocabulary size) is read back from the source: the token of
         ``source_tokens`` (batch, src_len) at the first position whose ``source_extended`` id equals it
         (``<unk>`` when none does)."""
         ids = tf.cast(ids, tf.int32)
-        is_end = tf.cast(tf.equal(ids, END_ID), tf.int32)
-        before_end = tf.equal(tf.cumsum(is_end, axis=-1), 0)
-        keep = tf.logical_and(before_end, ids >= UNK_ID)  # drops <pad>, <s>; keeps <unk> and real tokens
         size = tf.shape(self.id_to_token, out_type=tf.int32)[0]
         tokens = tf.gather(self.id_to_token, tf.where(ids < size, ids, UNK_ID))  # (batch, len)
         if source_extended is not None:
@@ -85,7 +81,16 @@ class Tokenizer(tf.Module):
             position = tf.argmax(tf.cast(match, tf.int32), axis=2, output_type=tf.int32)
             copied = tf.gather(source_tokens, position, batch_dims=1)  # (batch, len)
             tokens = tf.where(tf.logical_and(ids >= size, tf.reduce_any(match, axis=2)), copied, tokens)
-        return tf.ragged.boolean_mask(tokens, keep)
+        return tokens
+
+    def detokenize_tokens(self, ids: tf.Tensor, source_tokens: tf.Tensor | None = None,
+                          source_extended: tf.Tensor | None = None) -> tf.RaggedTensor:
+        """(batch, len) int ids -> (batch, None) ragged string tokens (``id_strings``): stops at ``</s>``,
+        drops ``<pad>``/``<s>``, keeps ``<unk>``. The one detokenizer of the zoo (``Predictor`` and the export)."""
+        ids = tf.cast(ids, tf.int32)
+        before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), axis=-1), 0)
+        keep = tf.logical_and(before_end, ids >= UNK_ID)  # drops <pad>, <s>; keeps <unk> and real tokens
+        return tf.ragged.boolean_mask(self.id_strings(ids, source_tokens, source_extended), keep)
 
     def detokenize(self, ids: tf.Tensor, source_tokens: tf.Tensor | None = None,
                    source_extended: tf.Tensor | None = None) -> tf.Tensor:
