@@ -49,7 +49,7 @@ class Exported(NamedTuple):
     path: pathlib.Path  # the version folder, moved away from where it was written
     written_to: pathlib.Path  # the base folder the CLI wrote into (gone since)
     texts: list
-    alpha: float  # the beam's length penalty: by default, the one the model's card reports
+    alpha: float  # the beam's length penalty: the one the model's card reports
 
 
 @pytest.fixture(scope="module", params=["toy-reverse", *hub.list_models()])
@@ -60,7 +60,8 @@ def exported(request, tmp_path_factory):
     config = json.loads((source / "config.json").read_text())
     name = config["name"]
     base = tmp_path_factory.mktemp("exports")
-    assert cli.main(["export", str(source), str(base), "--beam", str(BEAM), "--n-best", str(N_BEST)]) == 0
+    assert config["beam"]["beam_size"] == BEAM  # the export's beam is the card's: no --beam, no --alpha
+    assert cli.main(["export", str(source), str(base), "--n-best", str(N_BEST)]) == 0
     assert sorted(p.name for p in (base / name).iterdir()) == ["1"]  # no temporary folder left
     moved = tmp_path_factory.mktemp("moved") / name / "1"
     shutil.move(base / name / "1", moved)
@@ -113,8 +114,9 @@ def strings(array):
 def test_fresh_process_without_zoo_gives_what_predict_gives(exported, predictor, fresh_process):
     assert not fresh_process["zoo_imported"]
     served = fresh_process["serving_default"]
-    assert served["outputs"] == predictor.predict(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
-    assert [n[0] for n in served["outputs"]] == predictor.predict(exported.texts, beam_size=BEAM, alpha=exported.alpha)
+    # One decoding configuration: predict's defaults are the export's (the card's beam and alpha).
+    assert served["outputs"] == predictor.predict(exported.texts, n_best=N_BEST)
+    assert [n[0] for n in served["outputs"]] == predictor.predict(exported.texts)
     expected = predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
     np.testing.assert_allclose(served["scores"], [[h.score for h in n] for n in expected], atol=1e-4)
     assert served["lengths"] == [[len(h.tokens) for h in n] for n in expected]
@@ -147,7 +149,8 @@ def test_export_holds_no_absolute_path(exported):
 def test_saved_model_cli_shows_named_signatures_and_runs_them(exported, predictor, tmp_path):
     shown = saved_model_cli("show", "--dir", exported.path, "--all")
     default = shown.split("signature_def['serving_default']:")[1]
-    assert "inputs['text'] tensor_info:\n        dtype: DT_STRING\n        shape: (-1)" in default
+    # Any shape: the graph checks the rank itself (TF Serving's C++ session does not check shapes).
+    assert "inputs['text'] tensor_info:\n        dtype: DT_STRING\n        shape: unknown_rank" in default
     for output, dtype in (("outputs", "DT_STRING"), ("scores", "DT_FLOAT"), ("lengths", "DT_INT32")):
         assert f"outputs['{output}'] tensor_info:\n        dtype: {dtype}\n        shape: (-1, {N_BEST})" in default
     attention = shown.split("signature_def['attention']:")[1].split("signature_def[")[0]
@@ -189,8 +192,10 @@ def test_rest_client_json_matches_the_signature(exported, loaded, predictor):
     answer = json.loads(json.dumps(answer, default=lambda b: b.decode("utf-8")))
     expected = predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
     parsed = rest.parse_response(answer)
-    assert [[o for o, _ in n] for n in parsed] == [[h.text for h in n] for n in expected]
-    np.testing.assert_allclose([[s for _, s in n] for n in parsed], [[h.score for h in n] for n in expected], atol=1e-4)
+    assert [a.error for a in parsed] == [""] * len(expected)
+    assert [[o for o, _ in a.hypotheses] for a in parsed] == [[h.text for h in n] for n in expected]
+    np.testing.assert_allclose([[s for _, s in a.hypotheses] for a in parsed], [[h.score for h in n] for n in expected],
+                               atol=1e-4)
     with pytest.raises(TypeError, match="texts must be a list of str"):
         rest.request_body("hello")
 
@@ -214,8 +219,10 @@ def test_grpc_client_request_matches_the_signature(exported, loaded, predictor):
         response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
     expected = predictor.decode(exported.texts, beam_size=BEAM, alpha=exported.alpha, n_best=N_BEST)
     parsed = grpc_client.parse_response(response)
-    assert [[o for o, _ in n] for n in parsed] == [[h.text for h in n] for n in expected]
-    np.testing.assert_allclose([[s for _, s in n] for n in parsed], [[h.score for h in n] for n in expected], atol=1e-4)
+    assert [a.error for a in parsed] == [""] * len(expected)
+    assert [[o for o, _ in a.hypotheses] for a in parsed] == [[h.text for h in n] for n in expected]
+    np.testing.assert_allclose([[s for _, s in a.hypotheses] for a in parsed], [[h.score for h in n] for n in expected],
+                               atol=1e-4)
 
 
 # --- bad input never crashes the graph -----------------------------------------------------------
@@ -246,6 +253,14 @@ def test_bad_input_gives_valid_output(exported, loaded, predictor):
     with pytest.raises(ValueError, match=re.escape(f"texts[0] {errors[0]}")):
         predictor.predict([long_text])
     assert run([b"\xff" + word.encode() + b"\xc3"])[0] == run(["\ufffd" + word + "\ufffd"])[0]  # U+FFFD
+    spaces = ["\u00a0", "\u3000", "\u2028 \u0085"]  # Unicode whitespace is whitespace, as in predict
+    outputs, _, errors = run(spaces + ["\u3000" + word + "\u00a0"])
+    assert errors[:3] == ["is empty or only whitespace"] * 3 and outputs[3] == run([word])[0][0]
+    with pytest.raises(ValueError, match=r"texts\[0\] is empty or only whitespace"):
+        predictor.predict(spaces[:1])
+    for wrong in (tf.constant([[word, word]]), tf.constant(word)):  # refused whole, never flattened
+        with pytest.raises(tf.errors.InvalidArgumentError, match="input text must be a 1-D string tensor"):
+            serve(text=wrong)
     assert run([])[0] == []
     batch = [exported.texts[i % len(exported.texts)] for i in range(512)]
     assert run(batch)[0][:len(exported.texts)] == run(exported.texts)[0]
@@ -353,17 +368,3 @@ def test_cli_export_errors_are_one_line(toy_run, tmp_path, capsys, args, message
     assert cli.main(["export", str(toy_run[2] / "pretrained"), str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "toy-reverse").exists() or not list((tmp_path / "toy-reverse").iterdir())
-
-
-def test_serving_config_lists_every_pretrained_model_on_the_checked_release():
-    import yaml
-    from tensorflow_serving.config import model_server_config_pb2
-
-    config = text_format.Parse((SERVING / "models.config").read_text(), model_server_config_pb2.ModelServerConfig())
-    models = {m.name: m for m in config.model_config_list.config}
-    assert set(hub.list_models()) <= set(models)
-    assert all(m.base_path == f"/models/{name}" and m.model_platform == "tensorflow" for name, m in models.items())
-    compose = yaml.safe_load((SERVING / "docker-compose.yml").read_text())
-    (service,) = compose["services"].values()
-    assert service["image"] == export.SERVING_IMAGE
-    assert "--model_config_file=/config/models.config" in service["command"]

@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "zoo"
 # never from one above. ``zoo`` itself (zoo/__init__.py, the public surface) is above them all.
 LAYERS = (
     ("commands, training, packaging", ("cli", "doctor", "training", "packaging")),
-    ("pretrained folders, evaluation, export", ("hub", "evaluation", "export", "plot")),
+    ("pretrained folders, evaluation, export", ("hub", "evaluation", "export", "serving_config", "plot")),
     ("prediction, decoding, data", ("predictor", "decoding", "data")),
     ("frontends, families", ("frontends", "models")),
     ("layers, text, files", ("layers", "text", "io")),

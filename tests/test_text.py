@@ -52,3 +52,23 @@ def test_bad_vocabulary_and_split():
         Vocabulary(["a", "a"])
     with pytest.raises(ValueError, match="split must be one of"):
         Tokenizer(Vocabulary(["a"]), split="bytes")
+
+
+def test_graph_whitespace_is_pythons_isspace_over_every_code_point():
+    """The in-graph rule and Python's agree on every Unicode scalar value (U+00A0, U+3000 and U+2028
+    once reached the model as characters: an export pronounced them, see issue #27)."""
+    from zoo.text.tokenizer import WHITESPACE
+
+    code_points = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]  # no surrogates in UTF-8
+    matched = tf.strings.regex_full_match(tf.constant([chr(c).encode("utf-8") for c in code_points]), WHITESPACE)
+    assert {c for c, m in zip(code_points, matched.numpy()) if m} == {c for c in code_points if chr(c).isspace()}
+
+
+@pytest.mark.parametrize("split", ["chars", "whitespace"])
+def test_unicode_whitespace_is_trimmed_and_separates_words(split):
+    tokenizer = Tokenizer(Vocabulary(list("ab")), split=split)
+    spaces = "\u00a0\u3000\u2028\u2029\u0085\u200a\u1680\x1c\t"
+    tokens = tokenizer.tokenize(tf.constant([spaces, f"{spaces}a\u00a0b\u3000", b"\xff\xc2\xa0a"])).to_list()
+    assert tokens[0] == []  # only whitespace: nothing, so the frontend reports "is empty or only whitespace"
+    assert tokens[1] == ([b"a", b" ", b"b"] if split == "chars" else [b"a", b"b"])
+    assert tokens[2] == ([b"\xef\xbf\xbd", b" ", b"a"] if split == "chars" else [b"\xef\xbf\xbd", b"a"])

@@ -153,10 +153,11 @@ def test_serving_requests_answer_what_predict_answers(serving):
     assert serving["inputs"] == ["text"] and serving["outputs"] == ["error", "lengths", "outputs", "scores"]
     assert serving["rest_equals_predict"] and serving["grpc_equals_predict"]
     assert serving["rest_outputs"] == serving["predict_outputs"] and len(serving["rest_outputs"]) == 3
-    assert serving["empty_input_output"] == ""
+    assert serving["empty_input_output"] == "" and serving["unicode_space_error"] == "is empty or only whitespace"
+    assert serving["wrong_rank_error"].startswith("input text must be a 1-D string tensor of shape [batch]")
 
 
 def test_serving_warmup_and_versions(serving):
     assert serving["warmup_requests"] >= 3 and serving["warmup_signatures"] == ["attention", "serving_default"]
-    assert serving["versions"] == [1, 2] and serving["v2_equals_greedy"]
+    assert serving["versions"] == [1, 2] and serving["v2_equals_greedy"] and serving["pinned"] == {"g2p-luong": 1}
 

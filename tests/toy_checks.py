@@ -39,7 +39,7 @@ def check_export_answers_as_predict(folder: pathlib.Path, inputs: list, tmp_path
     assert "While" in ops and not set(ops) & export.PYTHON_OPS
     name = predictor.frontend.input_signature.name
     out = saved_model_cli_run(version, name, inputs, tmp_path / "cli")
-    expected = predictor.decode(inputs, beam_size=BEAM, n_best=N_BEST, alpha=zoo.hub.beam_alpha(folder))
+    expected = predictor.decode(inputs, beam_size=BEAM, n_best=N_BEST, alpha=zoo.hub.decoding_config(folder).alpha)
     assert [[o.decode("utf-8") for o in row] for row in out["outputs"]] == [[h.text for h in n] for n in expected]
     np.testing.assert_allclose(out["scores"], [[h.score for h in n] for n in expected], atol=1e-4)
     assert [e.decode() for e in out["error"]] == [""] * len(inputs)

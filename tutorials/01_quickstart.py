@@ -73,10 +73,13 @@ RESULTS["models"] = zoo.list_models()
 # first call pays for compilation and the next ones are fast.
 #
 # `g2p-luong` turns English spellings into ARPAbet phonemes (the CMU Pronouncing Dictionary's
-# alphabet; digits mark stress).
+# alphabet; digits mark stress). `predict` decodes the way the model's card reports
+# (`g2p.decoding`: beam search with 4 beams for `g2p-luong`), as `zoo predict` and the exported
+# server do; any option passed to it (`beam_size=1` for greedy search) overrides that.
 
 # %%
 g2p = zoo.load("g2p-luong")
+print(g2p.decoding)
 words = ["hello", "world", "attention", "tensorflow"]
 for word, phonemes in zip(words, g2p.predict(words)):
     print(f"{word:12} {phonemes}")
@@ -119,7 +122,7 @@ except ValueError as error:
 # %%
 test_refs = cmudict.references("test")
 sample = list(test_refs)[: 150 if FAST else 2000]
-greedy = [h[0] for h in g2p.decode(sample)]
+greedy = [h[0] for h in g2p.decode(sample, beam_size=1)]
 beam = [h[0] for h in g2p.decode(sample, beam_size=4, alpha=0.0)]
 references = [test_refs[w] for w in sample]
 greedy_wer = sequence_scores([h.text for h in greedy], references)["wer"]
@@ -151,8 +154,8 @@ RESULTS.update(greedy_wer=greedy_wer, beam_wer=beam_wer, beam_not_worse=float(no
 ensemble = zoo.load("g2p-ensemble")
 words = list(test_refs)[: 600 if FAST else 2000]
 words_references = [test_refs[w] for w in words]
-luong_wer = sequence_scores(g2p.predict(words), words_references)["wer"]
-ensemble_wer = sequence_scores(ensemble.predict(words), words_references)["wer"]
+luong_wer = sequence_scores(g2p.predict(words, beam_size=1), words_references)["wer"]
+ensemble_wer = sequence_scores(ensemble.predict(words, beam_size=1), words_references)["wer"]
 print(f"{len(words)} test words, greedy: word error rate g2p-luong {luong_wer:.1f} %, g2p-ensemble {ensemble_wer:.1f} %")
 print(f"hello: g2p-luong {g2p.predict(['hello'])[0]!r}, g2p-ensemble {ensemble.predict(['hello'])[0]!r}, "
       f"dictionary {' | '.join(dictionary['hello'])}")

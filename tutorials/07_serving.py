@@ -68,14 +68,17 @@ texts = ["hello", "world", "serving"] if FAST else ["hello", "world", "serving",
 # by default. `export` writes the SavedModel under a temporary name (`.tmp-…`, which the server
 # ignores), checks that every op in the graph exists in the stock server (no `tf.py_function`, no
 # GPU-only cuDNN kernel), and only then renames it into place: a server polling the folder never
-# loads half an export. The decoding is baked into the graph at export time, here beam search with
-# 4 beams and length penalty alpha 0.6 (left out, alpha is the one the model's card reports)
-# returning the 2 best outputs.
+# loads half an export. The decoding is baked into the graph at export time: the model's own, the
+# beam search its card reports (`predictor.decoding`: 4 beams, length penalty alpha 0.0 for
+# `g2p-luong`), the one `predict` and `zoo predict` use too; here it returns the 2 best outputs.
+# After each export, `export` also rewrites `models.config` beside the model folders, listing exactly
+# the models that have a version there: the file the server reads.
 
 # %%
 start = time.perf_counter()
-version_1 = export.export(MODEL, BASE, beam_size=4, n_best=2, alpha=0.6)
+version_1 = export.export(MODEL, BASE, n_best=2)
 print(f"exported in {time.perf_counter() - start:.1f} s to {version_1}")
+print((BASE / "models.config").read_text())
 for path in sorted(version_1.rglob("*")):
     if path.is_file():
         print(f"  {str(path.relative_to(version_1)):58} {path.stat().st_size:>10,} bytes")
@@ -93,8 +96,10 @@ print(f"{len(ops)} op types, all in {export.SERVING_IMAGE}, e.g. {', '.join(some
 # ## 2. The signature: the contract with every client
 #
 # A SavedModel exposes named *signatures*. A client names one (or gets `serving_default`), sends
-# tensors under the input names, and receives the named outputs. The shapes say what a request may
-# hold: `-1`/`None` is the batch axis, so any number of texts per request.
+# tensors under the input names, and receives the named outputs. `text` is declared with no shape
+# at all: TF Serving's C++ session does not check a request against the declared shape, so the
+# graph checks it itself and refuses anything but a 1-D list of strings (shown in section 3). The
+# outputs' `None` is the batch axis.
 
 # %%
 loaded = tf.saved_model.load(str(version_1))
@@ -136,7 +141,8 @@ if not FAST:
 
 # %%
 predictor = zoo.load(MODEL)
-expected = predictor.decode(texts, beam_size=4, n_best=2, alpha=0.6)
+print(predictor.decoding)
+expected = predictor.decode(texts, n_best=2)  # the model's decoding, as exported
 for text, n_best in zip(texts, expected):
     print(f"{text:12} " + "   ".join(f"{h.text} ({h.score:.3f})" for h in n_best))
 
@@ -209,27 +215,36 @@ for text, n_best in zip(texts, grpc_answer):
 
 # %%
 def same(answer):
-    strings = [[o for o, _ in n] for n in answer] == [[h.text for h in n] for n in expected]
-    scores = np.allclose([[s for _, s in n] for n in answer], [[h.score for h in n] for n in expected], atol=1e-4)
-    return strings and scores
+    strings = [[o for o, _ in a.hypotheses] for a in answer] == [[h.text for h in n] for n in expected]
+    scores = np.allclose([[s for _, s in a.hypotheses] for a in answer], [[h.score for h in n] for n in expected],
+                         atol=1e-4)
+    return strings and scores and all(a.error == "" for a in answer)
 
 
 RESULTS["rest_equals_predict"] = same(rest_answer)
 RESULTS["grpc_equals_predict"] = same(grpc_answer)
-RESULTS["rest_outputs"] = [[o for o, _ in n] for n in rest_answer]
+RESULTS["rest_outputs"] = [[o for o, _ in a.hypotheses] for a in rest_answer]
 RESULTS["predict_outputs"] = [[h.text for h in n] for n in expected]
 print("REST == predict:", RESULTS["rest_equals_predict"], "  gRPC == predict:", RESULTS["grpc_equals_predict"])
 
 # %% [markdown]
 # Unlike `predict`, which raises on bad input, a server must answer everything: an empty or over-long
-# text gets an empty output, score 0 and, in `error`, the reason `predict` would give; invalid UTF-8
-# becomes U+FFFD; the other rows of the batch are answered as usual, all inside the graph.
+# text (or one of only Unicode spaces, U+3000 here) gets an empty output, score 0 and, in `error`,
+# the reason `predict` would give; invalid UTF-8 becomes U+FFFD; the other rows of the batch are
+# answered as usual, all inside the graph. A request that is not a list of strings is refused as a
+# whole, naming the input; the server answers it with that message (HTTP 400, or INVALID_ARGUMENT).
 
 # %%
-odd = signature(text=tf.constant(["", "x" * 5000, b"\xffhello"]))
+odd = signature(text=tf.constant(["", "x" * 5000, "\u3000", b"\xffhello"]))
 print([row.decode() for row in odd["outputs"][:, 0].numpy()], odd["scores"][:, 0].numpy())
 print([error.decode() for error in odd["error"].numpy()])
 RESULTS["empty_input_output"] = odd["outputs"][0, 0].numpy().decode()
+RESULTS["unicode_space_error"] = odd["error"][2].numpy().decode()
+try:
+    signature(text=tf.constant([["hello", "world"]]))
+except tf.errors.InvalidArgumentError as error:
+    RESULTS["wrong_rank_error"] = rest_client.one_line(error.message).split("assertion failed: [")[1].split(".")[0]
+    print("InvalidArgument:", RESULTS["wrong_rank_error"])
 
 # %% [markdown]
 # ## 4. Warmup requests
@@ -262,10 +277,11 @@ RESULTS["warmup_signatures"] = sorted({r.model_spec.signature_name for r in warm
 # ## 5. Versions
 #
 # To update a model under a running server, export again into the same base folder: the next
-# version number is picked for you, and `serving/models.config` (policy `latest { num_versions: 1 }`)
+# version number is picked for you, and `models.config` (policy `latest { num_versions: 1 }`)
 # makes the server load version 2 and drop version 1 once 2 is ready, without a restart. An existing
-# version is never overwritten; rolling back means exporting again, or pinning a version with a
-# `specific` policy. Version 2 here decodes greedily and returns one output.
+# version is never overwritten. Rolling back is a pin, `zoo serving-config BASE --pin g2p-luong=1`
+# (a `specific` version policy, which the server picks up at its next read of the config);
+# `--unpin` follows the newest version again. Version 2 here decodes greedily and returns one output.
 
 # %%
 version_2 = export.export(MODEL, BASE, beam_size=1, n_best=1)
@@ -278,13 +294,18 @@ except ValueError as error:
 v2 = tf.saved_model.load(str(version_2)).signatures["serving_default"](text=tf.constant(texts))
 print("version 2 outputs:", v2["outputs"].shape, [o.decode() for o in v2["outputs"][:, 0].numpy()])
 RESULTS["versions"] = versions
-RESULTS["v2_equals_greedy"] = [o.decode() for o in v2["outputs"][:, 0].numpy()] == predictor.predict(texts)
-print((ROOT / "serving" / "models.config").read_text())
+RESULTS["v2_equals_greedy"] = [o.decode() for o in v2["outputs"][:, 0].numpy()] == predictor.predict(
+    texts, beam_size=1)
+from zoo import serving_config  # noqa: E402
+
+print(serving_config.write_model_config(BASE, pin={MODEL: 1}).read_text())
+RESULTS["pinned"] = serving_config.read_pins(BASE / "models.config")
 
 # %% [markdown]
 # To serve for real: `zoo export g2p-luong exports` in the repository, then `cd serving && docker
 # compose up`, and `rest_client.predict(["hello"])` or `grpc_client.predict(["hello"])` from any
-# machine that reaches it; see `serving/README.md` for curl calls, batching and the op check.
+# machine that reaches it; see `serving/README.md` for curl calls, batching, versions, monitoring
+# and the op check.
 
 # %%
 if os.environ.get("ZOO_TUTORIAL_RESULTS"):

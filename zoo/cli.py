@@ -143,14 +143,17 @@ def cmd_predict(args) -> int:
         from zoo.plot import check_has_attention
 
         check_has_attention(model)
-    strategy = make_strategy(beam_size=args.beam, n_best=args.n_best, alpha=args.alpha, sample=args.sample,
-                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+    options = model.decoding.options(beam_size=args.beam, n_best=args.n_best, alpha=args.alpha, sample=args.sample,
+                                     temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+    strategy = make_strategy(**options)
     if args.rescore:
         if args.sample:
             raise ValueError("--rescore reranks beam search's candidates: it does not work with --sample")
-        results = model.rerank(args.text, _rescorers(args.rescore), beam_size=args.beam, n_best=args.n_best,
+        args.beam = model.rerank_beam_size(args.beam)
+        results = model.rerank(args.text, _rescorers(args.rescore), beam_size=args.beam, n_best=args.n_best or 1,
                                alpha=args.alpha)
     else:
+        args.beam = options["beam_size"]
         results = model.decode(args.text, strategy=strategy)
     for text, hypotheses in zip(args.text, results):
         for hyp in hypotheses:
@@ -216,7 +219,7 @@ def cmd_evaluate(args) -> int:
     with open(hub.resolve(args.name) / "config.json") as f:
         declared = data.get(data.dataset_of(json.load(f)))
     dataset = declared.name
-    args.alpha = hub.beam_alpha(args.name) if args.alpha is None else args.alpha
+    args.beam = model.decoding.beam_size if args.beam is None else args.beam
     rescorers = _rescorers(args.rescore or [])
     runs = [(beam, None) for beam in sorted({1, args.beam})] + ([(args.beam, rescorers)] if rescorers else [])
     for beam, rescoring in runs:
@@ -275,6 +278,21 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_serving_config(args) -> int:
+    from zoo.serving_config import write_model_config
+
+    print(write_model_config(args.directory, base_path=args.base_path, pin=dict(args.pin or []), unpin=args.unpin or []))
+    return 0
+
+
+def version_pin(text: str) -> tuple[str, int]:
+    """``--pin NAME=VERSION`` -> (name, version)."""
+    name, _, version = text.partition("=")
+    if not name or not version.isdigit() or int(version) < 1:
+        raise argparse.ArgumentTypeError(f"expected NAME=VERSION with a positive integer version, got {text!r}")
+    return name, int(version)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="seq2seq-zoo: recurrent sequence-to-sequence models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -282,9 +300,9 @@ def parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="predict with a pretrained model: prints input, output, score")
     pr.add_argument("name", help="pretrained model name or folder")
     pr.add_argument("text", nargs="+", help="input texts, or - to read one per line from standard input")
-    pr.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    pr.add_argument("--n-best", type=int, default=1, help="hypotheses printed per input (<= beam, or samples)")
-    pr.add_argument("--alpha", type=float, default=0.6, help="beam search length penalty exponent")
+    pr.add_argument("--beam", type=int, help="beam size (1: greedy; default: the model's, from its card)")
+    pr.add_argument("--n-best", type=int, help="hypotheses printed per input (<= beam, or samples; default 1)")
+    pr.add_argument("--alpha", type=float, help="beam search length penalty exponent (default: the model's)")
     pr.add_argument("--sample", action="store_true", help="sample instead of searching")
     pr.add_argument("--temperature", type=float, default=1.0)
     pr.add_argument("--top-k", type=int, default=0)
@@ -317,9 +335,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("name")
     ev.add_argument("--split", default="test", choices=("train", "dev", "test"))
     ev.add_argument("--max-examples", type=int)
-    ev.add_argument("--beam", type=int, default=4, help="also report beam search with this beam size")
-    ev.add_argument("--alpha", type=float,
-                    help="beam search length penalty exponent (default: the one the model's card reports, else 0.6)")
+    ev.add_argument("--beam", type=int,
+                    help="also report beam search with this beam size (default: the model's, from its card)")
+    ev.add_argument("--alpha", type=float, help="beam search length penalty exponent (default: the model's)")
     ev.add_argument("--rescore", metavar="NAME[=WEIGHT]", type=rescorer_spec, action="append",
                     help="also report the beam reranked with this model (see zoo predict --rescore); repeatable")
     ev.set_defaults(run=cmd_evaluate)
@@ -347,12 +365,20 @@ def parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="SavedModel for TF Serving: DIR/NAME/VERSION (strings in, n-best out)")
     ex.add_argument("name", help="pretrained model name or folder")
     ex.add_argument("directory", help="model base folder; the export goes to DIRECTORY/NAME/VERSION")
-    ex.add_argument("--beam", type=int, default=4, help="beam size baked into the graph (1: greedy)")
-    ex.add_argument("--n-best", type=int, default=1, help="hypotheses returned per input (<= beam)")
-    ex.add_argument("--alpha", type=float,
-                    help="beam search length penalty exponent (default: the one the model's card reports, else 0.6)")
+    ex.add_argument("--beam", type=int, help="beam size baked into the graph (1: greedy; default: the model's)")
+    ex.add_argument("--n-best", type=int, help="hypotheses returned per input (<= beam; default 1)")
+    ex.add_argument("--alpha", type=float, help="beam search length penalty exponent (default: the model's)")
     ex.add_argument("--version", type=int, help="version folder (default: the largest existing + 1)")
     ex.set_defaults(run=cmd_export)
+    sc = sub.add_parser("serving-config", help="(re)write DIRECTORY/models.config for TF Serving from the models "
+                                               "exported there (zoo export does it after each export)")
+    sc.add_argument("directory", help="the export root: DIRECTORY/NAME/VERSION/saved_model.pb")
+    sc.add_argument("--base-path", default="/models",
+                    help="where the server sees DIRECTORY (default /models, as in serving/docker-compose.yml)")
+    sc.add_argument("--pin", metavar="NAME=VERSION", type=version_pin, action="append",
+                    help="serve only this version of NAME (a rollback); repeatable")
+    sc.add_argument("--unpin", metavar="NAME", action="append", help="serve NAME's newest version again; repeatable")
+    sc.set_defaults(run=cmd_serving_config)
     return p
 
 

@@ -85,7 +85,11 @@ class ServingModule(tf.Module):
         self.model_inputs = predictor.model_inputs
         self.max_length = predictor.max_target_length + 1  # + </s>, as in Predictor
         self.strategy = strategy
-        spec = predictor.frontend.input_signature
+        # The signature accepts any shape and checks the rank in the graph: TF Serving's C++ session does
+        # not check a request against the placeholder's shape, and a static [None] would let Grappler
+        # fold a rank check away (a [1, 3] request then came back as 3 rows).
+        self.input_name = predictor.frontend.input_signature.name
+        spec = tf.TensorSpec(None, tf.string, name=self.input_name)
         self.serve = tf.function(self._serve, input_signature=[spec], autograph=False)
         self.attention = tf.function(self._attention, input_signature=[spec], autograph=False)
 
@@ -95,9 +99,17 @@ class ServingModule(tf.Module):
             return {"serving_default": self.serve.get_concrete_function(),
                     "attention": self.attention.get_concrete_function()}
 
+    def _checked(self, raw):
+        """raw of any shape -> raw (batch,); an InvalidArgument naming the input unless it is 1-D."""
+        check = tf.debugging.assert_rank(raw, 1, message=(
+            f"input {self.input_name} must be a 1-D string tensor of shape [batch], one "
+            f"{self.frontend.kind} per element (in REST, instances must be a list of strings)"))
+        with tf.control_dependencies([check]):
+            return tf.reshape(raw, [-1])  # (batch,), after the check (EnsureShape would fail first, unnamed)
+
     def _decode(self, raw):
         """raw (batch,) -> (``zoo.decoding.Decoded`` with n-best axis, the frontend's outputs, bad (batch,) bool)."""
-        source = self.frontend.decode(raw)
+        source = self.frontend.decode(self._checked(raw))
         inputs = {key: source[key] for key in self.model_inputs}
         decoded = decoding.search(self._family, inputs, self.strategy, max_length=self.max_length)
         return decoded, source, tf.not_equal(source["error"], "")
@@ -202,24 +214,26 @@ def next_version(model_dir: str | os.PathLike) -> int:
     return max((int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()), default=0) + 1
 
 
-def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int = 4, n_best: int = 1,
-           alpha: float | None = None, version: int | None = None, examples: Sequence[str] | None = None) -> pathlib.Path:
-    """Exports a pretrained model (name or folder) to ``directory/<model name>/<version>/``.
+def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int | None = None,
+           n_best: int | None = None, alpha: float | None = None, version: int | None = None,
+           examples: Sequence[str] | None = None) -> pathlib.Path:
+    """Exports a pretrained model (name or folder) to ``directory/<model name>/<version>/`` and writes
+    ``directory/models.config`` for every model there (``zoo.serving_config``).
 
-    beam_size, n_best, alpha: the decoding baked into the graph (beam 1 and n_best 1: greedy); alpha
-    defaults to the length penalty the model's evaluation chose on dev (its card's), else 0.6.
+    beam_size, n_best, alpha: the decoding baked into the graph (beam 1 and n_best 1: greedy); those
+    not given are the model's ``DecodingConfig`` (its card's beam search), as ``predict`` uses them.
     version: a positive integer; default 1 + the largest existing version.
     examples: texts for the warmup requests; default the first test sources of the model's dataset.
     Returns the version folder. Raises ``ValueError`` if that version exists, or (naming the offending
     ops) if the graph holds an op the model server lacks; a failed export leaves no version folder.
     """
+    from zoo import serving_config
     from zoo.predictor import make_strategy
 
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise ValueError(f"version must be a positive integer, got {version!r}")
     folder = hub.resolve(name)
-    alpha = hub.beam_alpha(folder) if alpha is None else alpha
-    strategy = make_strategy(beam_size=beam_size, n_best=n_best, alpha=alpha)
+    strategy = make_strategy(**hub.decoding_config(folder).options(beam_size=beam_size, n_best=n_best, alpha=alpha))
     model_name = json.loads((folder / "config.json").read_text()).get("name", folder.name)
     model_dir = pathlib.Path(directory) / model_name
     target = model_dir / str(version or next_version(model_dir))
@@ -246,6 +260,7 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+    serving_config.write_model_config(directory)
     return target
 
 

@@ -68,10 +68,12 @@ def verify(folder: str | os.PathLike) -> None:
             raise ChecksumError(f"{path} is corrupted or truncated: its SHA-256 does not match {CHECKSUMS}")
 
 
-def beam_alpha(name: str | os.PathLike) -> float:
-    """The beam search length penalty a pretrained model's evaluation chose on dev (the one its card
-    reports; config ``beam``), else 0.6: the default of ``zoo evaluate`` and ``zoo export``."""
-    return json.loads((resolve(name) / "config.json").read_text()).get("beam", {}).get("alpha", 0.6)
+def decoding_config(name: str | os.PathLike):
+    """A pretrained model's ``zoo.predictor.DecodingConfig``: the beam search its card reports (config
+    ``beam``), what ``predict``, ``evaluate``, ``export`` and the CLI use unless told otherwise."""
+    from zoo.predictor import DecodingConfig
+
+    return DecodingConfig.from_config(json.loads((resolve(name) / "config.json").read_text()))
 
 
 def write_checksums(folder: str | os.PathLike) -> None:
@@ -87,7 +89,7 @@ def write_checksums(folder: str | os.PathLike) -> None:
 def load(name: str | os.PathLike, verify_checksums: bool = True):
     """Loads a pretrained model by name (see ``list_models()``) or folder -> a ``Predictor``."""
     from zoo import frontends, models
-    from zoo.predictor import Predictor
+    from zoo.predictor import DecodingConfig, Predictor
     from zoo.text.tokenizer import Tokenizer
     from zoo.text.vocab import Vocabulary
 
@@ -97,7 +99,7 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
     config = json.loads((folder / "config.json").read_text())
     if config.get("family") == "ensemble":
         return ensemble(config["members"], config.get("weights"), name=config.get("name", folder.name),
-                        verify_checksums=verify_checksums)
+                        verify_checksums=verify_checksums, decoding=DecodingConfig.from_config(config))
     target_vocab = Vocabulary.load(folder / "target_vocab.txt")
     if "frontend" in config:  # audio or image
         source = frontends.from_config(config["frontend"])
@@ -110,7 +112,7 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
         raise ChecksumError(f"{folder / 'model.weights.h5'} could not be loaded: {error}") from None
     return Predictor(model, source, Tokenizer(target_vocab, **config["target_tokenizer"]),
                      max_source_length=config.get("max_source_length"), max_target_length=config["max_target_length"],
-                     name=config.get("name", folder.name))
+                     name=config.get("name", folder.name), decoding=DecodingConfig.from_config(config))
 
 
 @contextlib.contextmanager
@@ -164,9 +166,10 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
     return folder
 
 
-def ensemble(members, weights=None, name: str | None = None, verify_checksums: bool = True):
+def ensemble(members, weights=None, name: str | None = None, verify_checksums: bool = True, decoding=None):
     """Pretrained models (names or folders) -> one ``Predictor`` decoding with their step-wise mixture
-    (``zoo.models.ensemble.Ensemble``; ``weights``: one > 0 per member, default equal).
+    (``zoo.models.ensemble.Ensemble``; ``weights``: one > 0 per member, default equal; ``decoding``:
+    its ``DecodingConfig``, default greedy).
 
     The members must share their tokenizers and vocabularies; the ensemble accepts inputs up to the
     shortest member limit and decodes up to the longest."""
@@ -191,7 +194,7 @@ def ensemble(members, weights=None, name: str | None = None, verify_checksums: b
         frontend = type(frontend)(first.source_tokenizer, min(p.max_source_length for p in predictors))
     return Predictor(Ensemble([p.model for p in predictors], weights), frontend, first.target_tokenizer,
                      max_target_length=max(p.max_target_length for p in predictors),
-                     name=name or "+".join(str(m) for m in members))
+                     name=name or "+".join(str(m) for m in members), decoding=decoding)
 
 
 def differing_tokenizer(predictor, other) -> str | None:

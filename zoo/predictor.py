@@ -24,6 +24,47 @@ class Hypothesis:
     attention: np.ndarray
 
 
+@dataclasses.dataclass(frozen=True)
+class DecodingConfig:
+    """How a model decodes unless a call says otherwise: ``predict``, ``decode``, ``rerank``,
+    ``zoo.evaluation.evaluate``, ``zoo.export.export`` and the CLI all start from it, so a pretrained
+    model gives the same answers everywhere. A pretrained folder's is its config.json ``"beam"``: the
+    beam size and the length penalty its evaluation chose on dev (the figures its card reports); a
+    ``Predictor`` built without one decodes greedily. The longest output is ``Predictor.max_target_length``.
+
+    beam_size: 1 is greedy search; n_best: hypotheses per input (<= beam_size); alpha: beam search's
+    length penalty exponent; coverage_penalty: beam search's coverage penalty weight."""
+
+    beam_size: int = 1
+    n_best: int = 1
+    alpha: float = 0.6
+    coverage_penalty: float = 0.0
+
+    def __post_init__(self):
+        for name in ("beam_size", "n_best"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.n_best > self.beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size ({self.beam_size}), got {self.n_best!r}")
+
+    @classmethod
+    def from_config(cls, config: dict) -> "DecodingConfig":
+        """A pretrained folder's config.json -> its decoding (greedy when it names none)."""
+        beam = config.get("beam") or {}
+        return cls(**{key: beam[key] for key in ("beam_size", "n_best", "alpha", "coverage_penalty") if key in beam})
+
+    def options(self, **given) -> dict:
+        """``make_strategy``'s keyword arguments: ``given`` (a call's options; None means unset) over these
+        defaults. A call that sets ``beam_size`` alone gets n_best 1 unless the default fits the beam."""
+        given = {key: value for key, value in given.items() if value is not None}
+        options = {"beam_size": self.beam_size, "n_best": self.n_best, "alpha": self.alpha,
+                   "coverage_penalty": self.coverage_penalty, **given}
+        if "n_best" not in given and not given.get("sample") and options["n_best"] > options["beam_size"]:
+            options["n_best"] = 1
+        return options
+
+
 def make_strategy(beam_size: int = 1, n_best: int = 1, alpha: float = 0.6, coverage_penalty: float = 0.0,
                   sample: bool = False, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                   seed: int = 0):
@@ -65,10 +106,11 @@ class Predictor:
             ``max_source_length``, the longest accepted input in tokens: a ``TextFrontend``).
         target_tokenizer: the in-graph target tokenizer with its vocabulary (and the detokenizer).
         max_target_length: decoding stops after this many output tokens (plus </s>).
+        decoding: the ``DecodingConfig`` calls start from (default: greedy).
     """
 
     def __init__(self, model: Seq2Seq, source, target_tokenizer: Tokenizer, max_source_length: int | None = None,
-                 max_target_length: int = 64, name: str | None = None):
+                 max_target_length: int = 64, name: str | None = None, decoding: DecodingConfig | None = None):
         from zoo.frontends import Frontend, TextFrontend
 
         if isinstance(source, Tokenizer):
@@ -84,6 +126,7 @@ class Predictor:
         self.target_tokenizer = target_tokenizer
         self.max_target_length = max_target_length
         self.name = name
+        self.decoding = decoding or DecodingConfig()
         self.model_inputs = tuple(model.source_inputs())  # the frontend outputs the model reads
         self._decoders = {}
 
@@ -136,11 +179,12 @@ class Predictor:
     def decode(self, inputs, strategy=None, batch_size: int = 256, **options) -> list[list[Hypothesis]]:
         """Decodes each input -> its n-best ``Hypothesis`` list, best first.
 
-        ``strategy`` is a ``zoo.decoding`` strategy; or pass ``predict``'s keyword options.
+        ``strategy`` is a ``zoo.decoding`` strategy; or pass ``predict``'s keyword options (those not
+        given, or None, come from ``self.decoding``).
         """
         import tensorflow as tf
 
-        strategy = strategy or make_strategy(**options)
+        strategy = strategy or make_strategy(**self.decoding.options(**options))
         decode_source = self.decoder(strategy)
         encoded = self.encode_inputs(inputs)
         count = len(encoded["source_length"])
@@ -208,14 +252,22 @@ class Predictor:
             totals[rows] = (picked * (decoder_target != 0)).sum(axis=1)  # (batch,)
         return totals
 
-    def rescore_beam(self, texts: Sequence[str], rescorers: Sequence["Predictor"], beam_size: int = 4,
-                     alpha: float = 0.6, coverage_penalty: float = 0.0,
+    def rerank_beam_size(self, beam_size: int | None) -> int:
+        """The beam to rerank: ``beam_size``, else the model's (``self.decoding``) when it is a beam, else 4."""
+        if beam_size is not None:
+            return beam_size
+        return self.decoding.beam_size if self.decoding.beam_size > 1 else 4
+
+    def rescore_beam(self, texts: Sequence[str], rescorers: Sequence["Predictor"], beam_size: int | None = None,
+                     alpha: float | None = None, coverage_penalty: float | None = None,
                      batch_size: int = 256) -> tuple[list[list[Hypothesis]], np.ndarray]:
         """Beam search's ``beam_size``-best list of each text, and the scores of every candidate ->
         (candidates, scores): ``scores`` is (1 + len(rescorers), number of candidates), float64, in the
         candidates' order (text by text, best first); row 0 is the beam's own score, row 1 + i the
         log-probability under ``rescorers[i]``. ``rank`` weighs and adds them; ``rerank`` is one such
-        call and one ``rank``, ``zoo.evaluation.tune_rescorers`` many ``rank``s over one call."""
+        call and one ``rank``, ``zoo.evaluation.tune_rescorers`` many ``rank``s over one call.
+        Unset options: ``rerank_beam_size`` and ``self.decoding``."""
+        beam_size = self.rerank_beam_size(beam_size)
         for i, rescorer in enumerate(rescorers):
             if not isinstance(rescorer, Predictor):
                 raise TypeError(f"rescorers[{i}] must be a Predictor, got {rescorer!r}")
@@ -244,8 +296,8 @@ class Predictor:
             ranked.append([dataclasses.replace(hypotheses[i], score=float(own[i])) for i in order])
         return ranked
 
-    def rerank(self, texts: Sequence[str], rescorers: Sequence[tuple["Predictor", float]], beam_size: int = 4,
-               n_best: int = 1, alpha: float = 0.6, coverage_penalty: float = 0.0,
+    def rerank(self, texts: Sequence[str], rescorers: Sequence[tuple["Predictor", float]], beam_size: int | None = None,
+               n_best: int = 1, alpha: float | None = None, coverage_penalty: float | None = None,
                batch_size: int = 256) -> list[list[Hypothesis]]:
         """Beam search's ``beam_size``-best list of each text, reranked: an ensemble of models that need
         not share a family or vocabularies. Each candidate gets its own score plus ``weight *``
@@ -256,6 +308,7 @@ class Predictor:
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], Predictor)):
                 raise TypeError(f"rescorers[{i}] must be a (Predictor, weight) pair, got {pair!r}")
             check_weight(pair[1], f"rescorers[{i}]")
+        beam_size = self.rerank_beam_size(beam_size)
         check_rerank_beam(beam_size)
         if not isinstance(n_best, int) or not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best!r}")
@@ -263,21 +316,25 @@ class Predictor:
                                                alpha=alpha, coverage_penalty=coverage_penalty, batch_size=batch_size)
         return self.rank(candidates, scores, [weight for _, weight in rescorers], n_best=n_best)
 
-    def predict(self, texts: Sequence[str], beam_size: int = 1, n_best: int = 1, **options):
+    def predict(self, texts: Sequence[str], beam_size: int | None = None, n_best: int | None = None, **options):
         """Texts -> predicted strings: one per text when ``n_best == 1``, else an n-best list per text.
 
         Options: ``beam_size``, ``n_best``, ``alpha`` (length penalty), ``coverage_penalty``,
         ``sample=True`` with ``temperature``, ``top_k``, ``top_p``, ``seed``; ``batch_size``;
-        ``rescorers``: (Predictor, weight) pairs that rerank the beam (see ``rerank``).
+        ``rescorers``: (Predictor, weight) pairs that rerank the beam (see ``rerank``). Decoding options
+        not given (or None) are the model's (``self.decoding``): a pretrained model's card's beam search.
         """
         batch_size = options.pop("batch_size", 256)
         rescorers = options.pop("rescorers", None)
         if rescorers:
             if options.get("sample"):
                 raise ValueError("rescorers rerank beam search's candidates: they do not work with sample=True")
+            n_best = n_best or 1
             results = self.rerank(texts, rescorers, beam_size=beam_size, n_best=n_best, batch_size=batch_size, **options)
         else:
-            results = self.decode(texts, batch_size=batch_size, beam_size=beam_size, n_best=n_best, **options)
+            options = self.decoding.options(beam_size=beam_size, n_best=n_best, **options)
+            n_best = options["n_best"]
+            results = self.decode(texts, batch_size=batch_size, **options)
         if n_best == 1:
             return [hypotheses[0].text for hypotheses in results]
         return [[h.text for h in hypotheses] for hypotheses in results]

@@ -11,9 +11,10 @@ from zoo.predictor import check_weight
 
 
 def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | None = None, beam_size: int = 1,
-             alpha: float = 0.6, rescorers=None) -> dict:
-    """Decodes every source of the split (greedy, or beam search, reranked by ``rescorers`` when given:
-    see ``Predictor.rerank``) and scores the outputs as the dataset declares (``zoo.data.get``) ->
+             alpha: float | None = None, rescorers=None) -> dict:
+    """Decodes every source of the split (greedy, or beam search with length penalty ``alpha``, by
+    default the model's (``Predictor.decoding``), reranked by ``rescorers`` when given: see
+    ``Predictor.rerank``) and scores the outputs as the dataset declares (``zoo.data.get``) ->
     {each of its metric keys, "count", each of its scoring views, "seconds"}. CMUdict: "wer", "per",
     "exact_match", "count", "no_stress": {"wer", "per", "count"}, "seconds"."""
     declared = data.get(dataset)
@@ -39,7 +40,7 @@ WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
 
 def tune_rescorers(predictor, dataset: str, rescorers, split: str = "dev", grid=WEIGHT_GRID, beam_size: int = 4,
-                   alpha: float = 0.0, max_examples: int | None = None) -> dict:
+                   alpha: float | None = None, max_examples: int | None = None) -> dict:
     """The weights of ``rescorers`` (Predictors; see ``Predictor.rerank``) that give the best score of the
     dataset's selection metric (CMUdict: the lowest WER) on a split, by grid search: the beam's
     candidates are decoded and scored once (``rescore_beam``), each combination of ``grid`` values (one

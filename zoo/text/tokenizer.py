@@ -12,6 +12,10 @@ import tensorflow_text as tf_text
 from zoo.text.vocab import END_ID, UNK_ID, Vocabulary
 
 SPLITS = ("chars", "whitespace")
+# Exactly the characters Python's ``str.isspace`` accepts (RE2 syntax: Unicode separators Zs/Zl/Zp, the
+# ASCII controls \t \n \v \f \r, the separators U+001C..U+001F and NEL U+0085): in the graph, a
+# no-break space or an ideographic space is whitespace as it is in Python (tests/test_text.py).
+WHITESPACE = r"[\p{Z}\x{09}-\x{0d}\x{1c}-\x{1f}\x{85}]"
 
 
 class Tokenizer(tf.Module):
@@ -45,8 +49,10 @@ class Tokenizer(tf.Module):
         return {"split": self.split, "lowercase": self.lowercase}
 
     def normalize(self, strings: tf.Tensor) -> tf.Tensor:
-        """(batch,) strings -> (batch,) strings, whitespace-trimmed and optionally case-folded."""
-        strings = tf.strings.strip(strings)
+        """(batch,) strings -> (batch,) strings: invalid UTF-8 bytes replaced by U+FFFD, each Unicode
+        whitespace character (``WHITESPACE``) by a space, trimmed, and optionally case-folded."""
+        strings = tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace")
+        strings = tf.strings.strip(tf.strings.regex_replace(strings, WHITESPACE, " "))
         if self.lowercase:
             strings = tf_text.case_fold_utf8(strings)
         return strings

@@ -119,7 +119,7 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     log.info("teacher %s: %d outputs reused from %s, %d sources to decode",
              config["teacher"], len(train) + len(extra) - len(missing), cache, len(missing))
     teacher = _load_teacher(config["teacher"]) if missing else None  # a bad name fails here, clearly
-    alpha = config.get("alpha", 0.6 if isinstance(config["teacher"], list) else hub.beam_alpha(config["teacher"]))
+    alpha = config.get("alpha", 0.6 if isinstance(config["teacher"], list) else hub.decoding_config(config["teacher"]).alpha)
     options = {"beam_size": config["beam_size"], "alpha": alpha} if config["beam_size"] > 1 else {}
     if teacher is not None:
         lengths = teacher.source_tokenizer.tokenize(tf.constant(missing)).row_lengths().numpy()
