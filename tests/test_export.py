@@ -52,9 +52,13 @@ class Exported(NamedTuple):
     alpha: float  # the beam's length penalty: the one the model's card reports
 
 
-@pytest.fixture(scope="module", params=["toy-reverse", *hub.list_models()])
+# g2p-bahdanau-bf16 is g2p-bahdanau's graph with other weights: exporting it again would test nothing new.
+EXPORTED_MODELS = ["toy-reverse", *(name for name in hub.list_models() if name != "g2p-bahdanau-bf16")]
+
+
+@pytest.fixture(scope="module", params=EXPORTED_MODELS)
 def exported(request, tmp_path_factory):
-    """Every pretrained model (and the toy model), exported by the CLI and then moved elsewhere."""
+    """Every pretrained model of its own graph (and the toy model), exported by the CLI and then moved elsewhere."""
     source = request.getfixturevalue("toy_run")[2] / "pretrained" if request.param == "toy-reverse" \
         else hub.resolve(request.param)
     config = json.loads((source / "config.json").read_text())
