@@ -131,3 +131,25 @@ def test_model_code_and_the_array_trainer_import_without_tensorflow():
 def test_a_media_recipe_is_refused_with_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="'toy-image' reads image sources: id arrays hold text only for now"):
         arrays.write("toy-image", tmp_path)
+
+
+def test_a_metric_exact_matches_cannot_compute_selects_by_dev_cross_entropy(array_run, tmp_path):
+    """Translation's BLEU needs text: step 2 then keeps the weights of the lowest dev token
+    cross-entropy (teacher forcing), and step 3 scores them with the metric itself."""
+    assert arrays._selection("translation-en-es") == {"metric": "bleu", "scorer": "bleu", "proxy": "token_cross_entropy"}
+    assert "proxy" not in arrays._selection(TOY_RECIPE["dataset"])
+    workdir = array_run[0]
+    for name in ("arrays.npz", "recipe.json"):
+        (tmp_path / name).write_bytes((workdir / name).read_bytes())
+    about = json.loads((workdir / "arrays.json").read_text())
+    about["selection"] = {"metric": "bleu", "scorer": "bleu", "proxy": "token_cross_entropy"}
+    (tmp_path / "arrays.json").write_text(json.dumps(about))
+    stored = dict(np.load(workdir / "arrays.npz"))
+    width = stored["train_target"].shape[1]
+    stored["dev_target"] = np.where(stored["dev_reference"] == END_ID, 0, stored["dev_reference"])[:, :width]
+    np.savez_compressed(tmp_path / "arrays.npz", **stored)
+    state = arrays.train(tmp_path, epochs=2, verbose=0)
+    history = (tmp_path / "history.csv").read_text().splitlines()
+    column = history[0].split(",").index("val_token_cross_entropy")
+    figures = [float(line.split(",")[column]) for line in history[1:]]
+    assert state["epoch"] == 2 and state["best"] == pytest.approx(min(figures), rel=1e-6) and figures[1] < figures[0]

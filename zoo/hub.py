@@ -3,7 +3,9 @@
 A pretrained folder holds ``config.json`` (family, model config, tokenizers, length limits),
 ``model.weights.h5`` (inference weights only), ``source_vocab.txt``, ``target_vocab.txt``,
 ``metrics.json``, a model card ``README.md`` and ``checksums.sha256`` (``sha256sum`` format) covering
-every other file. Loading verifies every checksum first and never touches the network.
+every other file. Loading verifies every checksum first and never touches the network. A side whose
+tokenizer splits into SentencePiece subwords (config ``"split": "sentencepiece"``) also has its model,
+``source_spm.model`` / ``target_spm.model``, beside its vocabulary (the model's pieces in id order).
 
 An ensemble folder (``"family": "ensemble"``) holds no weights or vocabularies: its ``config.json``
 names its ``members`` (pretrained names) and their mixture ``weights``; loading it loads (and
@@ -28,6 +30,9 @@ PRETRAINED_DIR = pathlib.Path(os.environ.get("ZOO_PRETRAINED_DIR", pathlib.Path(
 CHECKSUMS = "checksums.sha256"
 FILES = ("config.json", "model.weights.h5", "source_vocab.txt", "target_vocab.txt", "metrics.json", "README.md")
 ENSEMBLE_FILES = ("config.json", "metrics.json", "README.md")
+SIDES = ("source", "target")
+VOCABULARY_FILE = "{side}_vocab.txt"
+SENTENCEPIECE_FILE = "{side}_spm.model"  # a subword tokenizer's SentencePiece model proto
 WEIGHTS_DTYPES = ("float32", "float16")
 
 
@@ -83,6 +88,11 @@ def write_checksums(folder: str | os.PathLike) -> None:
     files = ENSEMBLE_FILES if config.get("family") == "ensemble" else FILES
     if "frontend" in config:  # a media source (audio, image) has no source vocabulary
         files = tuple(f for f in files if f != "source_vocab.txt")
+    for side in SIDES:  # a subword tokenizer's SentencePiece model follows its vocabulary
+        vocabulary = VOCABULARY_FILE.format(side=side)
+        if vocabulary in files:
+            at = files.index(vocabulary)
+            files = (*files[:at], *tokenizer_files(side, config.get(f"{side}_tokenizer", {})), *files[at + 1:])
     (folder / CHECKSUMS).write_text("".join(f"{sha256_of(folder / f)}  {f}\n" for f in files))
 
 
@@ -90,8 +100,6 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
     """Loads a pretrained model by name (see ``list_models()``) or folder -> a ``Predictor``."""
     from zoo import frontends, models
     from zoo.predictor import DecodingConfig, Predictor
-    from zoo.text.tokenizer import Tokenizer
-    from zoo.text.vocab import Vocabulary
 
     folder = resolve(name)
     if verify_checksums:
@@ -100,19 +108,49 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
     if config.get("family") == "ensemble":
         return ensemble(config["members"], config.get("weights"), name=config.get("name", folder.name),
                         verify_checksums=verify_checksums, decoding=DecodingConfig.from_config(config))
-    target_vocab = Vocabulary.load(folder / "target_vocab.txt")
+    target = load_tokenizer(folder, "target", config["target_tokenizer"])
     if "frontend" in config:  # audio or image
         source = frontends.from_config(config["frontend"])
     else:
-        source = Tokenizer(Vocabulary.load(folder / "source_vocab.txt"), **config["source_tokenizer"])
+        source = load_tokenizer(folder, "source", config["source_tokenizer"])
     model = models.build(config["family"], config["model"])
     try:
         model.load_weights(str(folder / "model.weights.h5"))
     except Exception as error:  # h5py / Keras errors on a damaged or mismatched file
         raise ChecksumError(f"{folder / 'model.weights.h5'} could not be loaded: {error}") from None
-    return Predictor(model, source, Tokenizer(target_vocab, **config["target_tokenizer"]),
+    return Predictor(model, source, target,
                      max_source_length=config.get("max_source_length"), max_target_length=config["max_target_length"],
                      name=config.get("name", folder.name), decoding=DecodingConfig.from_config(config))
+
+
+def load_tokenizer(folder: str | os.PathLike, side: str, config: dict):
+    """The ``Tokenizer`` of one side (``"source"`` or ``"target"``) of a folder (a pretrained one, or a
+    training run's work folder): its config (``Tokenizer.get_config()``), its vocabulary file and, for
+    ``"split": "sentencepiece"``, its SentencePiece model file."""
+    from zoo.text.tokenizer import Tokenizer
+    from zoo.text.vocab import Vocabulary
+
+    folder = pathlib.Path(folder)
+    vocabulary = Vocabulary.load(folder / VOCABULARY_FILE.format(side=side))
+    if config.get("split") == "sentencepiece":
+        return Tokenizer(vocabulary, **config, model=(folder / SENTENCEPIECE_FILE.format(side=side)).read_bytes())
+    return Tokenizer(vocabulary, **config)
+
+
+def tokenizer_files(side: str, config: dict) -> list[str]:
+    """The files ``save_tokenizer`` writes for one side with this tokenizer config."""
+    return [VOCABULARY_FILE.format(side=side)] + ([SENTENCEPIECE_FILE.format(side=side)]
+                                                 if config.get("split") == "sentencepiece" else [])
+
+
+def save_tokenizer(tokenizer, folder: str | os.PathLike, side: str) -> None:
+    """Writes one side's vocabulary and, for a subword tokenizer, its SentencePiece model into ``folder``
+    (atomically, file by file): what ``load_tokenizer`` reads back with ``tokenizer.get_config()``."""
+    folder = pathlib.Path(folder)
+    tokenizer.vocabulary.save(folder / VOCABULARY_FILE.format(side=side))
+    if tokenizer.model is not None:
+        with atomic_path(folder / SENTENCEPIECE_FILE.format(side=side)) as tmp:
+            pathlib.Path(tmp).write_bytes(tokenizer.model)
 
 
 @contextlib.contextmanager
@@ -159,8 +197,8 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
         predictor.model.save_weights(str(tmp / "model.weights.h5"))
         store_weights_as(tmp / "model.weights.h5", weights_dtype)
         if text:
-            predictor.source_tokenizer.vocabulary.save(tmp / "source_vocab.txt")
-        predictor.target_tokenizer.vocabulary.save(tmp / "target_vocab.txt")
+            save_tokenizer(predictor.source_tokenizer, tmp, "source")
+        save_tokenizer(predictor.target_tokenizer, tmp, "target")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (tmp / "README.md").write_text(card)
     return folder
@@ -207,7 +245,8 @@ def differing_tokenizer(predictor, other) -> str | None:
         return "source frontend"
     for side in sides:
         ours, theirs = getattr(predictor, side), getattr(other, side)
-        if ours.get_config() != theirs.get_config() or ours.vocabulary.tokens != theirs.vocabulary.tokens:
+        if (ours.get_config() != theirs.get_config() or ours.vocabulary.tokens != theirs.vocabulary.tokens
+                or ours.model != theirs.model):  # a subword tokenizer's SentencePiece model (else None)
             return side
     return None
 

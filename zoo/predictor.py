@@ -209,7 +209,7 @@ class Predictor:
                     words = [t.decode("utf-8") for t in tokens[row * n_best + rank]]
                     steps = min(int(lengths[row, rank]) + 1, ids.shape[2])  # + </s>
                     hypotheses.append(Hypothesis(
-                        text=self.target_tokenizer.joiner.join(words), tokens=words,
+                        text=self.target_tokenizer.join(words), tokens=words,
                         score=float(scores[row, rank]), source_tokens=source_labels,
                         attention=attention[row, rank, :steps, :width],
                     ))

@@ -1,17 +1,32 @@
 """In-graph tokenization (TensorFlow side): strings -> ragged ids -> strings.
 
-A ``Tokenizer`` is a ``tf.Module`` so its lookup table is tracked when it is saved inside a
-SavedModel (untracked tables break exports). It runs in tf.data pipelines, in eager code and in
-exported graphs alike, and uses only core TensorFlow and tensorflow-text ops.
+A ``Tokenizer`` is a ``tf.Module`` so its lookup table (and a SentencePiece model) is tracked when it
+is saved inside a SavedModel (untracked tables break exports). It runs in tf.data pipelines, in eager
+code and in exported graphs alike, and uses only core TensorFlow and tensorflow-text ops.
+
+Subwords (``split="sentencepiece"``): the text is normalized as for every split (``normalize``), then
+cut into SentencePiece pieces ("▁hello", "s") by tensorflow-text's ``SentencepieceTokenizer`` over
+the model proto (``zoo.text.subword.train_sentencepiece`` trains one). The vocabulary is the model's
+pieces in id order, so the table's ids are SentencePiece's ids and the reserved ids coincide
+(``<pad>`` 0, ``<s>`` 1, ``</s>`` 2, ``<unk>`` 3): ids, copy, ``id_strings``, ``detokenize_tokens``,
+the pipelines and the export work as for words. Tokenization yields piece *strings*: a run of
+characters the model does not know is one piece holding those characters, which the table maps to
+``<unk>`` (a copy model can still copy it from the source). Detokenization joins the pieces and turns
+each run of "▁" into one space, then strips: ``detokenize`` in the graph, ``join`` in Python, the same
+rule.
 """
 from __future__ import annotations
+
+import re
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from zoo.text.vocab import END_ID, UNK_ID, Vocabulary
+from zoo.text.vocab import END_ID, RESERVED, UNK_ID, Vocabulary
 
-SPLITS = ("chars", "whitespace")
+SPLITS = ("chars", "whitespace", "sentencepiece")
+SPACE_PIECE = "\u2581"  # "▁": SentencePiece's spelling of a space, at the start of a piece
+ASCII_WHITESPACE = " \t\n\v\f\r"  # what tf.strings.strip removes (absl's ASCII whitespace)
 # Exactly the characters Python's ``str.isspace`` accepts (RE2 syntax: Unicode separators Zs/Zl/Zp, the
 # ASCII controls \t \n \v \f \r, the separators U+001C..U+001F and NEL U+0085): in the graph, a
 # no-break space or an ideographic space is whitespace as it is in Python (tests/test_text.py).
@@ -19,25 +34,47 @@ WHITESPACE = r"[\p{Z}\x{09}-\x{0d}\x{1c}-\x{1f}\x{85}]"
 
 
 class Tokenizer(tf.Module):
-    """Splits text into tokens (characters or whitespace-separated words) and maps them to ids.
+    """Splits text into tokens (characters, whitespace-separated words or SentencePiece subwords) and
+    maps them to ids.
 
     Args:
         vocabulary: the token list; unknown tokens map to ``<unk>`` (id 3), and so do tokens of the
-            text that spell ``<pad>``, ``<s>`` or ``</s>``: only the models put those ids in.
-        split: ``"chars"`` (every Unicode character is a token) or ``"whitespace"``.
+            text that spell ``<pad>``, ``<s>`` or ``</s>``: only the models put those ids in. For
+            ``"sentencepiece"``, the model's pieces in id order (``zoo.text.subword.vocabulary_of``).
+        split: ``"chars"`` (every Unicode character is a token), ``"whitespace"`` or
+            ``"sentencepiece"`` (subwords of ``model``; see the module docstring).
         lowercase: case-fold before splitting with Unicode NFKC_Casefold (tensorflow-text
             ``case_fold_utf8``), which also folds compatibility forms: º -> o, ﬁ -> fi, full-width
             Ａ -> a, ß -> ss, and drops soft hyphens; é stays é.
+        model: the SentencePiece model proto (bytes), for ``"sentencepiece"`` only, where it is
+            required: ids 0..3 its ``<pad>``, ``<s>``, ``</s>``, ``<unk>``, no byte pieces
+            (``model_pieces`` checks it). ``get_config`` leaves it out: a pretrained folder keeps it in
+            a file (``zoo.hub``).
     """
 
-    def __init__(self, vocabulary: Vocabulary, split: str = "chars", lowercase: bool = False, name=None):
+    def __init__(self, vocabulary: Vocabulary, split: str = "chars", lowercase: bool = False,
+                 model: bytes | None = None, name=None):
         super().__init__(name=name)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if (split == "sentencepiece") != (model is not None):
+            raise ValueError("split 'sentencepiece' needs its SentencePiece model (model=bytes)" if model is None
+                             else f"model (a SentencePiece model) is for split 'sentencepiece' only, not {split!r}")
+        if model is not None:
+            if not isinstance(model, bytes):
+                raise TypeError(f"model must be the SentencePiece model proto as bytes, got {type(model).__name__}")
+            pieces = model_pieces(model)
+            if vocabulary.tokens != pieces:
+                raise ValueError(f"the vocabulary ({len(vocabulary)} tokens) is not the SentencePiece model's "
+                                 f"{len(pieces)} pieces in id order: build it with zoo.text.subword.vocabulary_of")
+            # tracked (a tf.Module): its model resource is saved with, and restored from, a SavedModel
+            self.sentencepiece = tf_text.SentencepieceTokenizer(model=model, out_type=tf.string)
+        self.model = model
         self.vocabulary = vocabulary
         self.split = split
         self.lowercase = lowercase
-        self.joiner = "" if split == "chars" else " "
+        # separator of detokenize_tokens' tokens in detokenize; ``join`` is the whole rule in Python
+        self.joiner = " " if split == "whitespace" else ""
         tokens = tf.constant(vocabulary.tokens)
         # text that spells a control token ("<pad>", "<s>", "</s>") is an unknown word, not that control
         ids = [UNK_ID if i < UNK_ID else i for i in range(len(vocabulary.tokens))]
@@ -51,17 +88,15 @@ class Tokenizer(tf.Module):
     def normalize(self, strings: tf.Tensor) -> tf.Tensor:
         """(batch,) strings -> (batch,) strings: invalid UTF-8 bytes replaced by U+FFFD, each Unicode
         whitespace character (``WHITESPACE``) by a space, trimmed, and optionally case-folded."""
-        strings = tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace")
-        strings = tf.strings.strip(tf.strings.regex_replace(strings, WHITESPACE, " "))
-        if self.lowercase:
-            strings = tf_text.case_fold_utf8(strings)
-        return strings
+        return normalize(strings, self.lowercase)
 
     def tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
         """(batch,) strings -> (batch, None) ragged string tokens. Invalid UTF-8 becomes U+FFFD."""
         strings = self.normalize(tf.convert_to_tensor(strings, tf.string))
         if self.split == "chars":
             return tf.strings.unicode_split(strings, "UTF-8", errors="replace")
+        if self.split == "sentencepiece":
+            return self.sentencepiece.tokenize(strings)
         return tf.strings.split(strings)
 
     def encode(self, strings: tf.Tensor) -> tf.RaggedTensor:
@@ -100,6 +135,49 @@ class Tokenizer(tf.Module):
 
     def detokenize(self, ids: tf.Tensor, source_tokens: tf.Tensor | None = None,
                    source_extended: tf.Tensor | None = None) -> tf.Tensor:
-        """(batch, len) int ids -> (batch,) strings: ``detokenize_tokens`` joined by the split's joiner."""
+        """(batch, len) int ids -> (batch,) strings: ``detokenize_tokens`` joined by the split's joiner
+        (subwords: each run of "▁" then becomes one space, and the ends are trimmed), as ``join`` does."""
         tokens = self.detokenize_tokens(ids, source_tokens, source_extended)
-        return tf.strings.reduce_join(tokens, axis=-1, separator=self.joiner)
+        text = tf.strings.reduce_join(tokens, axis=-1, separator=self.joiner)
+        if self.split == "sentencepiece":
+            text = tf.strings.strip(tf.strings.regex_replace(text, SPACE_PIECE + "+", " "))
+        return text
+
+    def join(self, tokens) -> str:
+        """Tokens (``detokenize_tokens``' strings, decoded) -> the text ``detokenize`` makes of them, in
+        Python: ``Predictor`` builds its texts with it, so they equal the export's."""
+        text = self.joiner.join(tokens)
+        if self.split == "sentencepiece":
+            text = re.sub(SPACE_PIECE + "+", " ", text).strip(ASCII_WHITESPACE)
+        return text
+
+
+def normalize(strings: tf.Tensor, lowercase: bool = False) -> tf.Tensor:
+    """``Tokenizer.normalize``: the text rules every split starts from (subword models train on its output)."""
+    strings = tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace")
+    strings = tf.strings.strip(tf.strings.regex_replace(strings, WHITESPACE, " "))
+    if lowercase:
+        strings = tf_text.case_fold_utf8(strings)
+    return strings
+
+
+def model_pieces(model: bytes) -> list[str]:
+    """A SentencePiece model proto -> its pieces in id order, after checking that the zoo can use it:
+    ids 0..3 are ``<pad>``, ``<s>``, ``</s>``, ``<unk>`` (``zoo.text.vocab``'s reserved ids) and it has
+    no byte-fallback pieces (see ``zoo.text.subword``). A ``ValueError`` says what is wrong."""
+    import sentencepiece
+
+    processor = sentencepiece.SentencePieceProcessor()
+    try:
+        processor.LoadFromSerializedProto(model)
+    except Exception as error:  # RuntimeError / OSError from the C++ parser
+        raise ValueError(f"model is not a SentencePiece model proto: {error}") from None
+    pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    reserved = (processor.pad_id(), processor.bos_id(), processor.eos_id(), processor.unk_id())
+    if reserved != (0, 1, 2, 3) or tuple(pieces[:4]) != RESERVED:
+        raise ValueError(f"the SentencePiece model must reserve ids 0..3 for {list(RESERVED)} (pad, bos, eos, unk); "
+                         f"it has pad/bos/eos/unk ids {list(reserved)} and first pieces {pieces[:4]}")
+    if any(processor.is_byte(i) for i in range(len(pieces))):
+        raise ValueError("the SentencePiece model has byte-fallback pieces (<0x00>...): train it with "
+                         "byte_fallback=False (zoo.text.subword.train_sentencepiece does)")
+    return pieces

@@ -10,8 +10,9 @@ splits in three:
    (``WORKDIR/arrays.npz``, with ``arrays.json`` and ``recipe.json``).
 2. ``KERAS_BACKEND=jax python -m zoo.training.arrays train WORKDIR`` (Keras and NumPy only, any backend): fits
    the recipe's model on those arrays, bucketed by length, with the recipe's optimizer and schedule,
-   scores dev greedy outputs by the dataset's selection metric after each epoch (an exact-match one:
-   ``DevWordErrorRate``) and keeps the best weights in
+   scores dev greedy outputs by the dataset's selection metric after each epoch when exact matches
+   decide it (``DevWordErrorRate``), else (BLEU, chrF: scorers that need text) by the dev token
+   cross-entropy under teacher forcing (``val_token_cross_entropy``), and keeps the best weights in
    ``WORKDIR/checkpoints`` (``AtomicCheckpoint``); a killed run resumes (``AtomicBackup``).
 3. ``zoo train RECIPE --workdir WORKDIR --epochs 0 --output DIR`` (with TensorFlow): evaluates those
    best weights as ``zoo train`` evaluates its own and writes the pretrained folder.
@@ -39,7 +40,9 @@ from zoo.training.schedule import lr_callback
 
 log = logging.getLogger(__name__)
 
-BUCKET_WIDTHS = (8, 12, 16, 24)  # plus the longest allowed; a batch is padded to its bucket's width
+# plus the longest allowed; a batch is padded to its bucket's width (those above the longest are unused)
+BUCKET_WIDTHS = (8, 12, 16, 24, 48, 64, 96)
+PROXY = "token_cross_entropy"  # the dev figure that selects when exact matches cannot compute the metric
 
 
 def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
@@ -85,6 +88,8 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
         dev_reference=reference_ids.to_tensor(0, shape=[None, target_width + 1]).numpy(),
         dev_reference_row=np.asarray(rows, "int32"),
     )
+    if selection.get("proxy"):  # scored by teacher forcing: each reference as a target, without </s>
+        arrays["dev_target"] = np.where(arrays["dev_reference"] == END_ID, 0, arrays["dev_reference"])[:, :target_width]
     path = workdir / "arrays.npz"
     np.savez_compressed(path, **{name: value.astype("int32") for name, value in arrays.items()})
     if init is not None:
@@ -202,19 +207,21 @@ def _from_sequence_error(metric: str, scorer: str):
     exact matches do not decide."""
     figure = scorers.get(scorer).from_sequence_error
     if figure is None:
-        raise ValueError(f"zoo.training.arrays scores dev by exact matches of token ids, so it cannot compute the "
-                         f"selection metric {metric!r} (scorer {scorer!r}): train this dataset with `zoo train`")
+        raise ValueError(f"exact matches of token ids cannot compute the selection metric {metric!r} "
+                         f"(scorer {scorer!r})")
     return figure
 
 
 def _selection(dataset: str) -> dict:
     """The dataset's selection metric and its scorer, as arrays.json records them (step 2 may run where
-    a folder dataset is not); an error when ``DevWordErrorRate`` cannot compute it."""
+    a folder dataset is not), with ``"proxy": "token_cross_entropy"`` when ``DevWordErrorRate`` cannot
+    compute it: then the dev token cross-entropy selects, and step 3 scores the chosen weights."""
     from zoo import data
 
     declared = data.get(dataset)
     selection = {"metric": declared.selection, "scorer": declared.metrics[declared.selection]}
-    _from_sequence_error(**selection)
+    if scorers.get(selection["scorer"]).from_sequence_error is None:
+        selection["proxy"] = PROXY
     return selection
 
 
@@ -262,14 +269,22 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
     if (workdir / "init.weights.h5").is_file():  # a resumed run's backup replaces these before fit
         model.load_weights(str(workdir / "init.weights.h5"))
     model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
-                          loss=masked_loss(), weighted_metrics=[masked_accuracy(), token_cross_entropy()])
+                          loss=masked_loss(recipe.get("label_smoothing", 0.0)), weighted_metrics=[masked_accuracy(), token_cross_entropy()])
     batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"])
     selection = about.get("selection") or _selection(recipe["dataset"])  # arrays.json of older runs has none
-    monitor = Monitor.of(selection["metric"], selection["scorer"])
     backup = AtomicBackup(str(workdir / "backup"))
+    if selection.get("proxy"):  # dev batches as training's, scored by teacher forcing
+        rows = arrays["dev_reference_row"]
+        validation = BucketedBatches(arrays["dev_source"][rows], arrays["dev_target"], recipe["batch_size"],
+                                     seed=recipe["seed"])
+        monitor, dev_score = Monitor(f"val_{selection['proxy']}", "min"), []
+    else:
+        validation = None
+        monitor = Monitor.of(selection["metric"], selection["scorer"])
+        dev_score = [DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"],
+                                      metric=selection["metric"], scorer=selection["scorer"])]
     callbacks = [
-        DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"],
-                         metric=selection["metric"], scorer=selection["scorer"]),
+        *dev_score,
         AtomicCheckpoint(str(workdir / "checkpoints"), model, monitor=monitor.name, mode=monitor.mode),
         backup,
         lr_callback(recipe, monitor),
@@ -280,7 +295,7 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
              model.count_params(), len(batches), recipe["batch_size"])
     initial_epoch = backup.restore(model.trainer)  # epochs already done (weights, optimizer state); 0 if none
     model.trainer.fit(batches, epochs=recipe["epochs"] if epochs is None else epochs, initial_epoch=initial_epoch,
-                      callbacks=callbacks, verbose=verbose)
+                      validation_data=validation, callbacks=callbacks, verbose=verbose)
     return json.loads((workdir / "checkpoints" / "state.json").read_text())
 
 

@@ -162,7 +162,7 @@ class SequenceMetrics(keras.callbacks.Callback):
         from zoo.data import scorers
         from zoo.data.dataset import dev_log
 
-        hypotheses = self.predictor.predict(self.sources)
+        hypotheses = self.predictor.predict(self.sources, beam_size=1)  # greedy, whatever the model's decoding
         figures = scorers.score(self.metrics, hypotheses, self.references)
         scores = {dev_log(key): value for key, value in figures.items()}
         if logs is not None:

@@ -120,7 +120,8 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
              config["teacher"], len(train) + len(extra) - len(missing), cache, len(missing))
     teacher = _load_teacher(config["teacher"]) if missing else None  # a bad name fails here, clearly
     alpha = config.get("alpha", 0.6 if isinstance(config["teacher"], list) else hub.decoding_config(config["teacher"]).alpha)
-    options = {"beam_size": config["beam_size"], "alpha": alpha} if config["beam_size"] > 1 else {}
+    # explicit even for greedy: a teacher's own decoding (its card's) must not leak in
+    options = {"beam_size": config["beam_size"], **({"alpha": alpha} if config["beam_size"] > 1 else {})}
     if teacher is not None:
         lengths = teacher.source_tokenizer.tokenize(tf.constant(missing)).row_lengths().numpy()
         fitting = [s for s, n in zip(missing, lengths) if n <= teacher.max_source_length]  # longer: an error
@@ -134,7 +135,7 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     references = data.references(recipe["dataset"], "train")  # keyed by the train sources, in order
     agreement = 100.0 * sum(decoded.get(s) in references[s] for s in train) / max(len(train), 1)
     pairs = [(s, decoded[s]) for s in sources if decoded[s]]  # an empty output teaches nothing
-    summary = {"teacher": config["teacher"], "beam_size": config["beam_size"], **({"alpha": alpha} if options else {}),
+    summary = {"teacher": config["teacher"], "beam_size": config["beam_size"], **({"alpha": alpha} if config["beam_size"] > 1 else {}),
                "train_sources": len(train), "extra_sources": len(extra),
                "too_long_for_teacher": len(train) + len(extra) - len(sources), "pairs": len(pairs),
                "train_agreement": round(agreement, 2)}

@@ -2,7 +2,8 @@
 
 A recipe is a JSON file (see ``recipes/``): dataset, family and model config, tokenizers, length
 limits and optimisation settings. ``train`` builds the vocabularies from the training split (saved
-in the work folder so a resumed run reuses them), the tf.data pipelines and the model, then fits with:
+in the work folder so a resumed run reuses them; a ``"split": "sentencepiece"`` tokenizer trains its
+SentencePiece model there too, ``build_tokenizer``), the tf.data pipelines and the model, then fits with:
 SequenceMetrics (the dataset's metrics on dev, as ``zoo.data.dataset`` declares them), Perplexity,
 AtomicCheckpoint (last + best weights by the dataset's selection metric, atomic), AtomicBackup (weights
 and optimizer state after every epoch, restored before ``fit``: a killed run resumes from its last
@@ -23,10 +24,11 @@ import keras
 from zoo import data, models
 from zoo.data.pipeline import make_dataset
 from zoo.evaluation import evaluate_recipe
-from zoo.hub import check_weights_dtype, round_weights
-from zoo.predictor import Predictor
+from zoo.hub import check_weights_dtype, load_tokenizer, round_weights, save_tokenizer, tokenizer_files
+from zoo.predictor import DecodingConfig, Predictor
+from zoo.text.subword import MODEL_TYPES, train_sentencepiece, vocabulary_of
 from zoo.text.tokenizer import Tokenizer
-from zoo.text.vocab import Vocabulary
+from zoo.text.vocab import RESERVED, Vocabulary
 from zoo.training.callbacks import (AtomicBackup, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics,
                                    logdir_problem)
 from zoo.training.distill import check_distill, teacher_pairs
@@ -42,9 +44,12 @@ RECIPE_KEYS = {
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
 OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
-                        "weights_dtype": str, "min_count": int, "frontend": dict}
+                        "weights_dtype": str, "min_count": int, "frontend": dict, "label_smoothing": float}
 # A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
 TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
+# Tokenizer keys of a recipe that train a subword model ("split": "sentencepiece" only, "vocab_size"
+# required) and are no ``Tokenizer`` argument: ``tokenizer_settings`` leaves them out.
+SUBWORD_KEYS = {"vocab_size": int, "model_type": str, "character_coverage": float}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[2] / "recipes"
 
 
@@ -65,6 +70,9 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
     for key, kind in {**RECIPE_KEYS, **OPTIONAL_RECIPE_KEYS}.items():
         if key in recipe and not isinstance(recipe[key], (int, float) if kind is float else kind):
             raise ValueError(f"Recipe key {key!r} must be {kind.__name__}, got {recipe[key]!r}")
+    for key in ("source_tokenizer", "target_tokenizer"):
+        if key in recipe:
+            check_tokenizer_recipe(recipe[key], key)
     _check_restarts(recipe.get("restarts", []))
     if "distill" in recipe:
         check_distill(recipe["distill"])
@@ -75,6 +83,32 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
     if recipe.get("precision", "float32") not in models.PRECISIONS:
         raise ValueError(f"Recipe key 'precision' must be one of {list(models.PRECISIONS)}, got {recipe['precision']!r}")
     return recipe
+
+
+def check_tokenizer_recipe(config: dict, key: str = "tokenizer") -> None:
+    """A recipe's tokenizer dict: ``SUBWORD_KEYS`` with ``"split": "sentencepiece"`` only, where
+    ``vocab_size`` is required; a ``ValueError`` naming the recipe key otherwise."""
+    subword = sorted(set(config) & set(SUBWORD_KEYS))
+    if config.get("split") != "sentencepiece":
+        if subword:
+            raise ValueError(f"Recipe key {key!r}: {subword} are for \"split\": \"sentencepiece\" only")
+        return
+    size = config.get("vocab_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size <= len(RESERVED):
+        raise ValueError(f"Recipe key {key!r}: \"split\": \"sentencepiece\" needs a \"vocab_size\", an integer "
+                         f"above {len(RESERVED)} (the reserved tokens); got {size!r}")
+    if config.get("model_type", "unigram") not in MODEL_TYPES:
+        raise ValueError(f"Recipe key {key!r}: \"model_type\" must be one of {list(MODEL_TYPES)}, "
+                         f"got {config['model_type']!r}")
+    coverage = config.get("character_coverage", 1.0)
+    if isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0 < coverage <= 1:
+        raise ValueError(f"Recipe key {key!r}: \"character_coverage\" must be in (0, 1], got {coverage!r}")
+
+
+def tokenizer_settings(config: dict) -> dict:
+    """A recipe's tokenizer dict -> the ``Tokenizer`` arguments (``get_config()``'s keys): without the
+    keys that only train a subword model (``SUBWORD_KEYS``)."""
+    return {key: value for key, value in config.items() if key not in SUBWORD_KEYS}
 
 
 def _check_restarts(restarts: list) -> None:
@@ -127,44 +161,77 @@ def replicas() -> int:
     return distribution.device_mesh.devices.size if isinstance(distribution, keras.distribution.DataParallel) else 1
 
 
+def build_tokenizer(texts, tokenizer_config: dict, min_count: int = 1) -> Tokenizer:
+    """The ``Tokenizer`` a recipe's tokenizer dict makes of ``texts`` (one side's training texts): for
+    ``"split": "sentencepiece"`` a SentencePiece model trained on them
+    (``zoo.text.subword.train_sentencepiece`` with the dict's ``vocab_size``, ``model_type``,
+    ``character_coverage`` and ``lowercase``; ``min_count`` does not apply) and its pieces as the
+    vocabulary; else ``build_vocabulary``."""
+    settings = tokenizer_settings(tokenizer_config)
+    if settings.get("split") != "sentencepiece":
+        return Tokenizer(build_vocabulary(texts, settings, min_count), **settings)
+    check_tokenizer_recipe(tokenizer_config)
+    options = {key: tokenizer_config[key] for key in SUBWORD_KEYS if key in tokenizer_config}
+    model = train_sentencepiece(texts, lowercase=settings.get("lowercase", False), **options)
+    return Tokenizer(vocabulary_of(model), **settings, model=model)
+
+
 def build_vocabulary(texts, tokenizer_config: dict, min_count: int = 1) -> Vocabulary:
-    """Vocabulary of every token the tokenizer's split rule finds in ``texts`` at least ``min_count`` times."""
+    """Vocabulary of every token the tokenizer's split rule finds in ``texts`` at least ``min_count`` times
+    (a ``"sentencepiece"`` tokenizer's: its trained model's pieces, ``build_tokenizer``)."""
     import tensorflow as tf
 
+    if tokenizer_config.get("split") == "sentencepiece":
+        return build_tokenizer(texts, tokenizer_config).vocabulary
     splitter = Tokenizer(Vocabulary([]), **tokenizer_config)
     tokens = splitter.tokenize(tf.constant(list(texts))).to_list()
     return Vocabulary.build(([t.decode("utf-8") for t in row] for row in tokens), min_count=min_count)
 
 
-def _vocabularies(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -> tuple[Vocabulary | None, Vocabulary]:
-    """The run's (source, target) vocabularies; a media source has none (None)."""
+def _saved_tokenizer(recipe: dict, workdir: pathlib.Path, side: str) -> Tokenizer | None:
+    """The tokenizer of one side a run saved in ``workdir`` (vocabulary, SentencePiece model), or None."""
+    config = recipe[f"{side}_tokenizer"]
+    if all((workdir / name).is_file() for name in tokenizer_files(side, config)):
+        return load_tokenizer(workdir, side, tokenizer_settings(config))
+    return None
+
+
+def _tokenizers(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -> tuple[Tokenizer | None, Tokenizer]:
+    """The run's (source, target) tokenizers over their vocabularies (and SentencePiece models), saved in
+    ``workdir`` (``zoo.hub.save_tokenizer``); a media source has none (None)."""
     if "frontend" in recipe:
-        path = workdir / "target_vocab.txt"
-        if not path.is_file():
-            build_vocabulary([target for _, target in train_pairs], recipe["target_tokenizer"],
-                             recipe.get("min_count", 1)).save(path)
-        return None, Vocabulary.load(path)
-    paths = workdir / "source_vocab.txt", workdir / "target_vocab.txt"
-    if all(p.is_file() for p in paths):  # a resumed run must keep the ids it trained with
-        return Vocabulary.load(paths[0]), Vocabulary.load(paths[1])
-    if init is not None:  # fine-tuning keeps the ids the initial weights were trained with
-        vocabs = init.source_tokenizer.vocabulary, init.target_tokenizer.vocabulary
+        target = _saved_tokenizer(recipe, workdir, "target")
+        if target is None:
+            target = build_tokenizer([text for _, text in train_pairs], recipe["target_tokenizer"],
+                                     recipe.get("min_count", 1))
+            save_tokenizer(target, workdir, "target")
+        return None, target
+    saved = [_saved_tokenizer(recipe, workdir, side) for side in ("source", "target")]
+    if all(tokenizer is not None for tokenizer in saved):  # a resumed run must keep the ids it trained with
+        return tuple(saved)
+    if init is not None:  # fine-tuning keeps the ids (vocabularies, models) the initial weights were trained with
+        tokenizers = [Tokenizer(tokenizer.vocabulary, **tokenizer_settings(recipe[f"{side}_tokenizer"]),
+                                **({} if tokenizer.model is None else {"model": tokenizer.model}))
+                      for side, tokenizer in (("source", init.source_tokenizer), ("target", init.target_tokenizer))]
     else:
         # Ids follow the dataset's own training pairs even when a teacher's outputs replace its targets,
         # so every model trained on one dataset numbers its tokens alike (ensembles need that); tokens
-        # only the training pairs hold (a transfer set's characters, say) come after them.
+        # only the training pairs hold (a transfer set's characters, say) come after them (not for a
+        # SentencePiece model, whose pieces are the vocabulary: its training is the dataset's alone).
         dataset_pairs = data.load(recipe["dataset"], "train") if "distill" in recipe else train_pairs
-        vocabs = []
+        tokenizers = []
         for side, config in enumerate((recipe["source_tokenizer"], recipe["target_tokenizer"])):
             # recipe "min_count": rarer tokens stay out (<unk>; a copy model copies them from the source)
-            tokens = build_vocabulary([pair[side] for pair in dataset_pairs], config, recipe.get("min_count", 1)).tokens
-            if dataset_pairs is not train_pairs:
+            tokenizer = build_tokenizer([pair[side] for pair in dataset_pairs], config, recipe.get("min_count", 1))
+            if dataset_pairs is not train_pairs and tokenizer.model is None:
+                tokens = list(tokenizer.vocabulary.tokens)
                 known = set(tokens)
                 tokens += [t for t in build_vocabulary([pair[side] for pair in train_pairs], config).tokens if t not in known]
-            vocabs.append(Vocabulary(tokens))
-    for vocab, path in zip(vocabs, paths):
-        vocab.save(path)
-    return vocabs
+                tokenizer = Tokenizer(Vocabulary(tokens), **config)
+            tokenizers.append(tokenizer)
+    for tokenizer, side in zip(tokenizers, ("source", "target")):
+        save_tokenizer(tokenizer, workdir, side)
+    return tuple(tokenizers)
 
 
 def training_data(recipe: dict, workdir: pathlib.Path, init=None):
@@ -177,9 +244,8 @@ def training_data(recipe: dict, workdir: pathlib.Path, init=None):
         train_pairs, distilled = teacher_pairs(recipe, workdir)
     else:
         train_pairs = data.load(recipe["dataset"], "train")
-    source_vocab, target_vocab = _vocabularies(recipe, workdir, train_pairs, init)
-    return (train_pairs, distilled, None if source_vocab is None else Tokenizer(source_vocab, **recipe["source_tokenizer"]),
-            Tokenizer(target_vocab, **recipe["target_tokenizer"]))
+    source_tokenizer, target_tokenizer = _tokenizers(recipe, workdir, train_pairs, init)
+    return train_pairs, distilled, source_tokenizer, target_tokenizer
 
 
 def source_frontend(recipe: dict, source_tokenizer: Tokenizer | None, target_tokenizer: Tokenizer):
@@ -223,7 +289,7 @@ def load_initial_model(recipe: dict):
         differences.insert(0, "family")
     for side in ("source_tokenizer", "target_tokenizer"):
         tokenizer = getattr(init, side)
-        if tokenizer.get_config() != {**tokenizer.get_config(), **recipe[side]}:
+        if tokenizer.get_config() != {**tokenizer.get_config(), **tokenizer_settings(recipe[side])}:
             differences.append(side)
     if differences:
         raise ValueError(f"Recipe key 'init_from': {source!r} differs from the recipe in {differences}; "
@@ -303,7 +369,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     predictor = predictor_of(model)
     model.trainer.compile(
         optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
-        loss=masked_loss(),
+        loss=masked_loss(recipe.get("label_smoothing", 0.0)),
         weighted_metrics=[masked_accuracy(), token_cross_entropy()],
     )
     checkpoints = workdir / "checkpoints"
@@ -336,6 +402,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     weights_dtype = recipe.get("weights_dtype", "float32")
     round_weights(model, weights_dtype)  # evaluate what the folder will store
     metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
+    predictor.decoding = DecodingConfig.from_config({"beam": metrics["beam"]["strategy"]})  # as the folder's
     if distilled is not None:
         metrics["distillation"] = distilled
     if weights_dtype != "float32":

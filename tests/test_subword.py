@@ -1,0 +1,310 @@
+"""Subword tokenization (SentencePiece) inside the graph: training, ids, round trips, SavedModels and
+pretrained folders (zoo/text/subword.py, the "sentencepiece" split of zoo/text/tokenizer.py)."""
+import json
+import re
+
+import numpy as np
+import pytest
+import sentencepiece
+import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import zoo
+from zoo import data, export, hub
+from zoo.text.subword import sentencepiece_tokenizer, train_sentencepiece, vocabulary_of
+from zoo.text.tokenizer import SPACE_PIECE, Tokenizer
+from zoo.text.vocab import END_ID, PAD_ID, RESERVED, START_ID, UNK, UNK_ID, Vocabulary
+
+VOCAB_SIZE = 1000
+# Unicode whitespace of every kind the tokenizer maps to a space (tests/test_text.py), and "▁" itself
+SPACES = " \t\n\r\x0b\x0c\x1c\x85\u00a0\u1680\u2002\u2028\u2029\u3000" + SPACE_PIECE
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return data.load("translation-en-es", "train")[:2000]
+
+
+@pytest.fixture(scope="module")
+def models(pairs):
+    """SentencePiece models of the English and the Spanish side of 2,000 training pairs (~0.5 s each)."""
+    return {"en": train_sentencepiece([en for en, _ in pairs], VOCAB_SIZE),
+            "es": train_sentencepiece([es for _, es in pairs], VOCAB_SIZE)}
+
+
+@pytest.fixture(scope="module")
+def english(models):
+    return sentencepiece_tokenizer(models["en"])
+
+
+def texts(tokenizer, ids) -> list[str]:
+    """(batch, None) ragged ids -> the in-graph detokenization, with </s> after each row."""
+    padded = tf.concat([ids, tf.fill([ids.nrows(), 1], END_ID)], axis=1).to_tensor(PAD_ID)
+    return [t.decode("utf-8") for t in tokenizer.detokenize(padded).numpy()]
+
+
+def test_training_is_deterministic(pairs, models):
+    english = [en for en, _ in pairs]
+    assert train_sentencepiece(english, VOCAB_SIZE) == models["en"]  # same texts, same bytes
+    assert train_sentencepiece(english[:500], 300, model_type="bpe") == train_sentencepiece(english[:500], 300,
+                                                                                          model_type="bpe")
+    assert train_sentencepiece(english, VOCAB_SIZE - 1) != models["en"]
+    assert len(vocabulary_of(models["en"])) == len(vocabulary_of(models["es"])) == VOCAB_SIZE
+    assert b"rules.tsv" not in models["en"]  # no temporary path in the proto
+
+
+def test_reserved_ids_coincide_and_table_ids_are_sentencepiece_ids(pairs, models, english):
+    processor = sentencepiece.SentencePieceProcessor(model_proto=models["en"])
+    assert (processor.pad_id(), processor.bos_id(), processor.eos_id(), processor.unk_id()) == (
+        PAD_ID, START_ID, END_ID, UNK_ID)
+    assert tuple(english.vocabulary.tokens[:4]) == RESERVED
+    assert english.vocabulary.tokens == [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    sentences = [en for en, _ in pairs[:200]] + ["Zebras 😀 quickly jumped.", "xyzzy ©"]
+    assert english.encode(tf.constant(sentences)).to_list() == processor.encode(sentences)
+    assert english.get_config() == {"split": "sentencepiece", "lowercase": False}  # JSON, no model bytes
+
+
+def test_round_trip_text_ids_text_on_real_sentences(pairs, models):
+    for side, language in enumerate(("en", "es")):
+        tokenizer = sentencepiece_tokenizer(models[language])
+        sentences = [pair[side] for pair in pairs]
+        ids = tokenizer.encode(tf.constant(sentences))
+        assert texts(tokenizer, ids) == [" ".join(s.split()) for s in sentences]  # every character is known
+        lengths = ids.row_lengths().numpy()
+        words = np.array([len(s.split()) for s in sentences])
+        # subwords: whole words, their parts, punctuation
+        assert (lengths >= words).all() and lengths.mean() < 2 * words.mean()
+    # unseen sentences: the same text, but for the characters the 2,000 pairs never hold
+    english = sentencepiece_tokenizer(models["en"])
+    dev = [en for en, _ in data.load("translation-en-es", "dev")[:300]]
+    assert texts(english, english.encode(tf.constant(dev))) == [expected(english, s) for s in dev]
+
+
+def known_characters(tokenizer) -> set[str]:
+    return {piece for piece in tokenizer.vocabulary.tokens[len(RESERVED):] if len(piece) == 1} - {SPACE_PIECE}
+
+
+def expected(tokenizer, text) -> str:
+    """The round trip's text: ``normalize`` (invalid UTF-8 -> U+FFFD, Unicode whitespace -> spaces,
+    trimmed, [case-folded]), "▁" as a space, runs of spaces as one, trimmed, and each run of
+    characters the model lacks (neither a space nor a one-character piece) as "<unk>"."""
+    normalized = tokenizer.normalize(tf.constant([text])).numpy()[0].decode("utf-8")
+    collapsed = re.sub(" +", " ", normalized.replace(SPACE_PIECE, " ")).strip(" ")
+    known = "".join(sorted(known_characters(tokenizer)))
+    return re.sub("[^ " + re.escape(known) + "]+", UNK, collapsed)
+
+
+@pytest.fixture(scope="module")
+def alphabet(english):
+    return sorted(known_characters(english))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(drawn=st.data())
+def test_any_text_tokenizes_and_round_trips_modulo_normalization_and_unknowns(english, alphabet, drawn):
+    """Property: for any input (Unicode text of any characters, whitespace of every kind, emoji, or
+    bytes that are not UTF-8), ``encode`` never raises, gives ids in [3, V) (<unk> and pieces, never
+    <pad>/<s>/</s>), and ``detokenize(encode(x) + </s>) == expected(x)`` (see ``expected``), which
+    ``Tokenizer.join`` of ``detokenize_tokens`` equals too."""
+    pieces = st.one_of(st.sampled_from(alphabet), st.sampled_from(SPACES), st.characters(),
+                       st.sampled_from(["😀", "👍🏽", "\U0001F1EA\U0001F1F8", "<s>", "</s>", "<unk>", "<pad>",
+                                        "\0"]))
+    strings = drawn.draw(st.lists(st.one_of(st.lists(pieces, max_size=40).map("".join), st.binary(max_size=40)),
+                                 min_size=1, max_size=6))
+    ids = english.encode(tf.constant(strings))
+    assert all(UNK_ID <= i < len(english.vocabulary) for row in ids.to_list() for i in row)
+    decoded = texts(english, ids)
+    assert decoded == [expected(english, s) for s in strings]
+    tokens = english.detokenize_tokens(tf.concat([ids, tf.fill([ids.nrows(), 1], END_ID)], axis=1).to_tensor(PAD_ID))
+    assert [english.join([t.decode("utf-8") for t in row]) for row in tokens.to_list()] == decoded
+
+
+def test_unknown_characters_keep_their_text_as_source_tokens(english):
+    tokens = english.tokenize(tf.constant(["Hello 😀😀 world"])).to_list()[0]
+    assert b"\xf0\x9f\x98\x80" * 2 in tokens  # one piece for the run, what a copy model would copy
+    ids = english.lookup(tf.ragged.constant([tokens])).to_list()[0]
+    assert ids[tokens.index(b"\xf0\x9f\x98\x80" * 2)] == UNK_ID
+    assert english.tokenize(tf.constant(["", " \u3000\t", SPACE_PIECE])).to_list() == [[], [], []]
+
+
+def test_lowercase_models_train_on_folded_text(pairs):
+    model = train_sentencepiece([en for en, _ in pairs[:500]], 400, lowercase=True)
+    assert not any(piece != piece.lower() for piece in vocabulary_of(model).tokens[len(RESERVED):])
+    folded = sentencepiece_tokenizer(model, lowercase=True)
+    assert texts(folded, folded.encode(tf.constant(["In THE Beginning"]))) == ["in the beginning"]
+
+
+def test_bad_models_and_arguments_are_refused(pairs, models, english):
+    with pytest.raises(ValueError, match="needs its SentencePiece model"):
+        Tokenizer(english.vocabulary, split="sentencepiece")
+    with pytest.raises(ValueError, match="for split 'sentencepiece' only"):
+        Tokenizer(Vocabulary(["a"]), split="chars", model=models["en"])
+    with pytest.raises(ValueError, match="not the SentencePiece model's"):
+        Tokenizer(vocabulary_of(models["es"]), split="sentencepiece", model=models["en"])
+    with pytest.raises(ValueError, match="not a SentencePiece model proto"):
+        vocabulary_of(b"not a model")
+    with pytest.raises(ValueError, match="fixes \\['byte_fallback'\\]"):
+        train_sentencepiece(["a b c"], 10, byte_fallback=True)
+    with pytest.raises(ValueError, match="at least one text"):
+        train_sentencepiece(["", " \t"], 10)
+    with pytest.raises(ValueError, match="vocab_size"):
+        train_sentencepiece(["a b c"], 4)
+
+    def spm(**options) -> bytes:
+        import io
+
+        writer = io.BytesIO()
+        sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter([en for en, _ in pairs[:300]]),
+                                                 model_writer=writer, vocab_size=400, num_threads=1, minloglevel=2,
+                                                 **options)
+        return writer.getvalue()
+
+    with pytest.raises(ValueError, match="must reserve ids 0..3"):  # SentencePiece's defaults: unk 0, bos 1, eos 2
+        vocabulary_of(spm())
+    reserved = dict(pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="<pad>", bos_piece="<s>", eos_piece="</s>",
+                    unk_piece="<unk>")
+    with pytest.raises(ValueError, match="byte-fallback"):
+        vocabulary_of(spm(byte_fallback=True, **reserved))
+    assert vocabulary_of(spm(**reserved)).tokens[:4] == list(RESERVED)  # NFKC models are accepted
+
+
+class Served(tf.Module):
+    def __init__(self, tokenizer):
+        super().__init__()
+        self.tokenizer = tokenizer
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def round_trip(self, text):
+        ids = self.tokenizer.encode(text)
+        padded = tf.concat([ids, tf.fill([ids.nrows(), 1], END_ID)], axis=1).to_tensor(PAD_ID)
+        return {"ids": padded, "pieces": self.tokenizer.tokenize(text).to_tensor(""),
+                "text": self.tokenizer.detokenize(padded)}
+
+
+def test_saved_model_round_trip_and_the_model_server_has_the_ops(english, tmp_path):
+    module = Served(english)
+    inputs = tf.constant(["In the beginning God created the heaven and the earth.", "héllo  wörld 😀\u00a0!",
+                          b"bad \xff bytes", ""])
+    before = {key: value.numpy() for key, value in module.round_trip(inputs).items()}
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"serving_default": module.round_trip})
+    del module
+    loaded = tf.saved_model.load(str(tmp_path / "model"))
+    for after in (loaded.round_trip(inputs), loaded.signatures["serving_default"](text=inputs)):
+        for key, value in before.items():
+            np.testing.assert_array_equal(after[key].numpy(), value)
+    assert before["text"][0] == b"In the beginning God created the heaven and the earth."
+    ops = export.check_serving_ops(tmp_path / "model")
+    assert "SentencepieceTokenizeOp" in ops and "SentencepieceOp" in ops
+
+
+SUBWORD_RECIPE = {
+    "name": "toy-subword", "family": "luong",
+    "model": {"embedding_dim": 16, "encoder_units": 16, "units": 32, "score": "general", "dropout": 0.0},
+    "source_tokenizer": {"split": "sentencepiece", "lowercase": False, "vocab_size": 300},
+    "target_tokenizer": {"split": "sentencepiece", "lowercase": False, "vocab_size": 300, "model_type": "bpe"},
+    "max_source_length": 48, "max_target_length": 48, "batch_size": 64, "epochs": 1,
+    "learning_rate": 0.005, "decay_from_epoch": 100, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 1,
+    "dev_examples": 20,
+}
+
+
+@pytest.fixture(scope="module")
+def subword_run(tmp_path_factory):
+    """One epoch of a tiny Luong model on 400 short English -> Spanish pairs, through ``zoo train``'s
+    function, into a pretrained folder (a folder dataset: the translation data's short pairs)."""
+    from zoo.training.train import train
+
+    short = [(en, es) for en, es in data.load("translation-en-es", "train")
+             if len(en) <= 40 and len(es) <= 40 and "\t" not in en + es][:440]  # <= 41 pieces
+    folder = tmp_path_factory.mktemp("toy-subword")
+    for split, rows in (("train", short[:400]), ("dev", short[400:420]), ("test", short[420:])):
+        (folder / f"{split}.tsv").write_text("".join(f"{en}\t{es}\n" for en, es in rows), encoding="utf-8")
+    recipe = {**SUBWORD_RECIPE, "dataset": str(folder)}
+    workdir = folder / "run"
+    predictor, _ = train(recipe, workdir, output=workdir / "model", verbose=0, attention_examples=0)
+    return recipe, predictor, workdir
+
+
+def test_a_recipe_trains_subword_tokenizers_into_the_pretrained_folder(subword_run):
+    recipe, predictor, workdir = subword_run
+    folder = workdir / "model"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["source_tokenizer"] == {"split": "sentencepiece", "lowercase": False}  # no training keys
+    listed = [line.split("  ")[1] for line in (folder / hub.CHECKSUMS).read_text().splitlines()]
+    assert listed == ["config.json", "model.weights.h5", "source_vocab.txt", "source_spm.model", "target_vocab.txt",
+                      "target_spm.model", "metrics.json", "README.md"]
+    assert set(listed) == {p.name for p in folder.iterdir()} - {hub.CHECKSUMS}
+    loaded = zoo.load(folder)
+    for side in ("source_tokenizer", "target_tokenizer"):
+        ours, theirs = getattr(loaded, side), getattr(predictor, side)
+        assert ours.model == theirs.model == (folder / f"{side.split('_')[0]}_spm.model").read_bytes()
+        assert ours.vocabulary == theirs.vocabulary == vocabulary_of(ours.model)
+        assert len(ours.vocabulary) <= 300
+    assert hub.differing_tokenizer(loaded, predictor) is None
+    sources = ["The book is open.", "Save the file"]
+    hypotheses = loaded.decode(sources, beam_size=2)
+    assert [h[0].text for h in hypotheses] == [h[0].text for h in predictor.decode(sources, beam_size=2)]
+    assert all(isinstance(text, str) for text in loaded.predict(sources))
+    # the resumed run reads the work folder's tokenizers back (the ids it trained with); fine-tuning
+    # (a recipe with its "vocab_size"s) keeps the initial model's
+    from zoo.training.train import load_initial_model, training_data
+
+    _, _, source, target = training_data(recipe, workdir)
+    assert source.model == predictor.source_tokenizer.model and target.model == predictor.target_tokenizer.model
+    init = load_initial_model({**recipe, "init_from": str(folder)})
+    _, _, source, target = training_data(recipe, workdir.parent / "fine-tune", init)
+    assert source.model == predictor.source_tokenizer.model and target.model == predictor.target_tokenizer.model
+    with pytest.raises(ValueError, match="differs from the recipe in \\['source_tokenizer'\\]"):
+        load_initial_model({**recipe, "init_from": str(folder), "source_tokenizer": {"split": "chars"}})
+    (folder / "target_spm.model").write_bytes(b"tampered")
+    with pytest.raises(hub.ChecksumError, match="target_spm.model is corrupted"):
+        zoo.load(folder)
+
+
+@pytest.fixture(scope="module")
+def babbling(subword_run, tmp_path_factory):
+    """The tiny model with random weights (it says long strings of pieces: one epoch says none), as a
+    pretrained folder, and its export: (folder, Predictor, served outputs of SOURCES, greedy)."""
+    _, predictor, _ = subword_run
+    folder = tmp_path_factory.mktemp("babbling")
+    weights = predictor.model.trainer.get_weights()
+    rng = np.random.default_rng(0)
+    predictor.model.trainer.set_weights([rng.normal(0, 0.6, w.shape).astype(w.dtype) for w in weights])
+    try:
+        hub.save(predictor, folder / "model", {}, "A tiny subword model with random weights.\n")
+    finally:
+        predictor.model.trainer.set_weights(weights)
+    version = export.export(folder / "model", folder / "exports", examples=SOURCES[:2])  # checks the ops
+    served = tf.saved_model.load(str(version)).signatures["serving_default"](text=tf.constant(SOURCES))
+    return folder / "model", zoo.load(folder / "model"), [t.decode("utf-8") for t in served["outputs"].numpy()[:, 0]]
+
+
+SOURCES = ["The book is open.", "Save the file", "Go", "Hello 😀 wörld\u00a0!"]
+
+
+def test_the_export_detokenizes_as_join_does(babbling):
+    _, loaded, served = babbling
+    tokens = [n_best[0].tokens for n_best in loaded.decode(SOURCES)]
+    assert all(len(row) > 5 for row in tokens)
+    assert served == [loaded.target_tokenizer.join(row) for row in tokens]
+    assert all(SPACE_PIECE not in text and text == text.strip() and "  " not in text for text in served)
+
+
+def test_predict_gives_the_exports_text(babbling):
+    _, loaded, served = babbling
+    assert loaded.predict(SOURCES) == served
+
+
+def test_recipe_tokenizer_keys_are_checked():
+    from zoo.training.train import load_recipe
+
+    recipe = {**SUBWORD_RECIPE, "dataset": "toy-reverse"}
+    assert load_recipe(recipe) == recipe
+    with pytest.raises(ValueError, match="needs a \"vocab_size\""):
+        load_recipe({**recipe, "source_tokenizer": {"split": "sentencepiece"}})
+    with pytest.raises(ValueError, match="are for \"split\": \"sentencepiece\" only"):
+        load_recipe({**recipe, "source_tokenizer": {"split": "chars", "vocab_size": 100}})
+    with pytest.raises(ValueError, match="model_type"):
+        load_recipe({**recipe, "target_tokenizer": {"split": "sentencepiece", "vocab_size": 100, "model_type": "word"}})
