@@ -41,7 +41,7 @@ from zoo.training.schedule import lr_callback
 log = logging.getLogger(__name__)
 
 # plus the longest allowed; a batch is padded to its bucket's width (those above the longest are unused)
-BUCKET_WIDTHS = (8, 12, 16, 24, 48, 64, 96)
+BUCKET_WIDTHS = (8, 12, 16, 24, 32, 48, 64, 96)
 PROXY = "token_cross_entropy"  # the dev figure that selects when exact matches cannot compute the metric
 
 
