@@ -52,8 +52,10 @@ class Exported(NamedTuple):
     alpha: float  # the beam's length penalty: the one the model's card reports
 
 
-# g2p-bahdanau-bf16 is g2p-bahdanau's graph with other weights: exporting it again would test nothing new.
-EXPORTED_MODELS = ["toy-reverse", *(name for name in hub.list_models() if name != "g2p-bahdanau-bf16")]
+# One model per graph: g2p-bahdanau-bf16 is g2p-bahdanau's graph with other weights, and dates-bahdanau
+# the same family and tokenizer kinds on other data; exporting them again would test nothing new.
+EXPORTED_MODELS = ["toy-reverse", *(name for name in hub.list_models()
+                                    if name not in ("g2p-bahdanau-bf16", "dates-bahdanau"))]
 
 
 @pytest.fixture(scope="module", params=EXPORTED_MODELS)

@@ -234,13 +234,14 @@ def test_the_monitor_and_the_plateau_follow_the_declaration():
     assert (callback.monitor, callback.mode) == ("dev_chrf", "max")
 
 
-def test_zoo_arrays_selects_only_by_metrics_exact_matches_decide():
+def test_zoo_arrays_selects_by_exact_matches_or_else_by_dev_cross_entropy():
     from zoo.training import arrays
 
     assert scorers.get("exact_match").from_sequence_error(12.5) == 87.5
     assert arrays._selection("cmudict") == {"metric": "wer", "scorer": "wer_sequence"}
-    with pytest.raises(ValueError, match="cannot compute the selection metric 'chrf'.*zoo train"):
-        arrays._selection(REVERSED.name)
+    assert arrays._selection(REVERSED.name) == {"metric": "chrf", "scorer": "chrf", "proxy": "token_cross_entropy"}
+    with pytest.raises(ValueError, match="cannot compute the selection metric 'chrf'"):
+        arrays._from_sequence_error("chrf", "chrf")
 
 
 def test_sources_may_be_bytes():

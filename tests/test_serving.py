@@ -236,11 +236,12 @@ def test_session_loader_refuses_a_request_of_the_wrong_rank_by_name(flow):
 
 def test_predict_cli_and_export_share_the_cards_decoding(flow, capsys):
     """g2p-luong's card: beam 4, alpha 0.0. Before, ``predict(beam_size=4)`` and ``zoo predict --beam 4``
-    used alpha 0.6 while the export used 0.0, and their 4-best lists differed on 14 of 300 words."""
+    used alpha 0.6 while the export used 0.0, and their 4-best lists differed on 14 of 300 words (7 of
+    the first 100 test words)."""
     predictor = zoo.load(MODEL)
     assert predictor.decoding == zoo.hub.decoding_config(MODEL)
     assert (predictor.decoding.beam_size, predictor.decoding.alpha) == (4, 0.0)
-    words = list(zoo.data.references("cmudict", "test"))[:300]
+    words = list(zoo.data.references("cmudict", "test"))[:100]
     served = tf.saved_model.load(str(export.export(MODEL, flow / "four-best", n_best=4)))
     outputs = served.signatures["serving_default"](text=tf.constant(words))["outputs"].numpy()
     exported = [[o.decode() for o in row] for row in outputs]

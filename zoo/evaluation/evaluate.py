@@ -21,8 +21,9 @@ def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | N
     references = data.references(dataset, split)
     sources = list(references)[:max_examples]
     start = time.perf_counter()
-    extra = {"rescorers": rescorers} if rescorers else {}  # any object with predict(sources, beam_size, alpha) will do
-    hypotheses = predictor.predict(sources, beam_size=beam_size, alpha=alpha, **extra)
+    # any object with predict(sources, beam_size[, alpha]) will do; no alpha: the predictor's own
+    extra = {**({"rescorers": rescorers} if rescorers else {}), **({"alpha": alpha} if alpha is not None else {})}
+    hypotheses = predictor.predict(sources, beam_size=beam_size, **extra)
     seconds = round(time.perf_counter() - start, 1)
     wanted = [references[s] for s in sources]
     return {**declared.score(hypotheses, wanted), "count": len(sources), **declared.score_views(hypotheses, wanted),
