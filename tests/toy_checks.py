@@ -14,6 +14,14 @@ SAVED_MODEL_CLI = pathlib.Path(__file__).resolve().parents[1] / "serving" / "sav
 BEAM, N_BEST = 3, 2
 
 
+def assert_attention_moves_forward(attention, digits: str) -> None:
+    """A right answer's attention (len(digits) + 1, memory): each digit reads a later memory position
+    than the one before (where it attends most), a different one each."""
+    assert attention.shape[0] == len(digits) + 1  # + </s>
+    peaks = attention[: len(digits)].argmax(axis=1)
+    assert list(peaks) == sorted(peaks) and len(set(peaks)) == len(digits)
+
+
 def saved_model_cli_run(version: pathlib.Path, input_name: str, inputs: list, outdir: pathlib.Path,
                         signature: str = "serving_default") -> dict:
     """Runs a signature through the session-based loader -> {output name: array}. The inputs travel in an

@@ -233,7 +233,6 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise ValueError(f"version must be a positive integer, got {version!r}")
     folder = hub.resolve(name)
-    strategy = make_strategy(**hub.decoding_config(folder).options(beam_size=beam_size, n_best=n_best, alpha=alpha))
     model_name = json.loads((folder / "config.json").read_text()).get("name", folder.name)
     model_dir = pathlib.Path(directory) / model_name
     target = model_dir / str(version or next_version(model_dir))
@@ -241,6 +240,7 @@ def export(name: str | os.PathLike, directory: str | os.PathLike, beam_size: int
         raise ValueError(f"version {target.name} exists ({target}): pick another version, or none for the next")
     examples = list(examples) if examples is not None else default_examples(folder)
     predictor = hub.load(folder)
+    strategy = make_strategy(**predictor.decoding.options(beam_size=beam_size, n_best=n_best, alpha=alpha))
     if not examples:
         raise ValueError("examples must hold at least one input for the warmup requests")
     examples = predictor.frontend.prepare(examples)
