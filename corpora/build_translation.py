@@ -44,6 +44,8 @@ import sys
 import tempfile
 import unicodedata
 
+from zoo.data.corpora import update_checksums
+
 HERE = pathlib.Path(__file__).resolve().parent
 XZ_PRESET = 9
 HEADER = ("split", "id", "en", "es")
@@ -571,7 +573,7 @@ def main(argv=None) -> None:
     if licence:
         shutil.copyfile(licence.group(), args.out / "LICENSE-MPL-2.0")
 
-    (args.out / "SHA256SUMS").write_text("".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items())))
+    update_checksums(args.out / "SHA256SUMS", sums)
     (args.out / LOG).write_text("\n".join(log) + "\n", encoding="utf-8")
     print("\n".join(log))
     for name, digest in sorted(sums.items()):

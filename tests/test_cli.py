@@ -1,22 +1,39 @@
-"""The `zoo` command as a user runs it (a fresh process each time)."""
+"""The `zoo` command as a user runs it: in a fresh process where start-up, exit status and the absence of
+a traceback are the point, else through ``zoo.cli.main`` in this process."""
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 
+import pytest
+
 import zoo
 from zoo import hub
+from zoo.cli import main as zoo_main
 
 
 def zoo_cli(*args, stdin: str | None = None, env: dict | None = None):
+    """The command in a fresh process, as a user's shell runs it (TensorFlow's start-up included)."""
     return subprocess.run([sys.executable, "-m", "zoo.cli", *args], input=stdin, capture_output=True, text=True,
                           timeout=600, env=None if env is None else {**os.environ, **env})
 
 
-def test_list_and_predict_print_words_phonemes_and_scores():
-    assert "g2p-luong" in zoo_cli("list").stdout
-    out = zoo_cli("predict", "g2p-luong", "hello", "world")
+def run_main(capsys, monkeypatch, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """``zoo.cli.main`` in this process (a fresh process costs seconds of TensorFlow start-up), with what
+    it printed; the fresh-process behaviour (exit status, no traceback) has tests of its own."""
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    capsys.readouterr()
+    code = zoo_main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+
+def test_list_and_predict_print_words_phonemes_and_scores(capsys, monkeypatch):
+    assert "g2p-luong" in run_main(capsys, monkeypatch, "list").stdout
+    out = run_main(capsys, monkeypatch, "predict", "g2p-luong", "hello", "world")
     assert out.returncode == 0, out.stderr
     rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
     assert [r[0] for r in rows] == ["hello", "world"]
@@ -24,60 +41,67 @@ def test_list_and_predict_print_words_phonemes_and_scores():
     assert all(-5.0 < float(r[2]) <= 0.0 for r in rows)
 
 
-def test_predict_reads_one_text_per_line_from_standard_input():
+def test_predict_reads_one_text_per_line_from_standard_input(capsys, monkeypatch):
     words = "hello\n\nworld\r\n  \nread\n"  # blank and whitespace-only lines are skipped
     out = zoo_cli("predict", "g2p-luong", "-", stdin=words)
     assert out.returncode == 0, out.stderr
     rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
     assert [r[0] for r in rows] == ["hello", "world", "read"]
     assert [r[1] for r in rows] == zoo.load("g2p-luong").predict(["hello", "world", "read"])
-    out = zoo_cli("predict", "g2p-luong", "-", stdin="\n \n")
-    assert out.returncode == 2 and "standard input holds no text" in out.stderr and "Traceback" not in out.stderr
+    out = run_main(capsys, monkeypatch, "predict", "g2p-luong", "-", stdin="\n \n")
+    assert out.returncode == 2 and "standard input holds no text" in out.stderr
 
 
-def test_evaluate_reproduces_the_recorded_test_figures():
-    recorded = json.loads((hub.resolve("g2p-luong") / "metrics.json").read_text())["test"]
-    out = zoo_cli("evaluate", "g2p-luong", "--split", "test")
+def test_evaluate_reproduces_the_recorded_test_figures(capsys, monkeypatch):
+    recorded = json.loads((hub.resolve("g2p-luong") / "metrics.json").read_text())
+    out = run_main(capsys, monkeypatch, "evaluate", "g2p-luong", "--split", "test")  # greedy, then the card's beam
     assert out.returncode == 0, out.stderr
-    wer = float(out.stdout.split("WER ")[1].split("%")[0])
-    per = float(out.stdout.split("PER ")[1].split("%")[0])
     print(out.stdout)
-    assert abs(wer - recorded["wer"]) <= 0.5 and abs(per - recorded["per"]) <= 0.5
-    view = out.stdout.split("[no_stress: ")[1]  # the benchmark's scoring, printed beside the strict one
-    wer, per = float(view.split("WER ")[1].split("%")[0]), float(view.split("PER ")[1].split("%")[0])
-    assert abs(wer - recorded["no_stress"]["wer"]) <= 0.5 and abs(per - recorded["no_stress"]["per"]) <= 0.5
+    greedy, beam = out.stdout.strip().splitlines()
+    assert "(greedy)" in greedy and "(beam 4)" in beam
+    for line, figures in ((greedy, recorded["test"]), (beam, recorded["beam"]["test"])):
+        wer, per = float(line.split("WER ")[1].split("%")[0]), float(line.split("PER ")[1].split("%")[0])
+        assert abs(wer - figures["wer"]) <= 0.5 and abs(per - figures["per"]) <= 0.5, line
+        view = line.split("[no_stress: ")[1]  # the benchmark's scoring, printed beside the strict one
+        wer, per = float(view.split("WER ")[1].split("%")[0]), float(view.split("PER ")[1].split("%")[0])
+        assert abs(wer - figures["no_stress"]["wer"]) <= 0.5 and abs(per - figures["no_stress"]["per"]) <= 0.5, line
 
 
-def test_errors_are_one_clear_line_not_a_traceback(tmp_path):
+def test_errors_are_one_clear_line_not_a_traceback(tmp_path, capsys, monkeypatch):
     out = zoo_cli("train", "g2p-luong", "--workdir", str(tmp_path / "run"), "--init-from", "no-such-model")
     assert out.returncode == 2 and "'init_from': 'no-such-model' is neither" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "run").exists()  # nothing written before the recipe is known to be valid
-    out = zoo_cli("predict", "no-such-model", "hi")
-    assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
-    out = zoo_cli("predict", "g2p-luong", " ")
+    out = run_main(capsys, monkeypatch, "predict", "no-such-model", "hi")
+    assert out.returncode == 2 and out.stderr.startswith("zoo predict: error: Unknown model 'no-such-model'")
+    out = run_main(capsys, monkeypatch, "predict", "g2p-luong", " ")
     assert out.returncode == 2 and "texts[0] is empty or only whitespace" in out.stderr
-    out = zoo_cli("train", "g2p-luong", "--workdir", str(tmp_path / "run"), "--precision", "float16")
-    assert out.returncode == 2 and "'precision' must be one of" in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    out = run_main(capsys, monkeypatch, "train", "g2p-luong", "--workdir", str(tmp_path / "run"), "--precision", "float16")
+    assert out.returncode == 2 and "'precision' must be one of" in out.stderr
     out = zoo_cli("train", "g2p-gru", "--workdir", str(tmp_path / "run"), "--mirrored",
                   env={"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=3"})
     assert out.returncode == 2 and "'batch_size': 256 must be a multiple of the 3 devices" in out.stderr
-    assert not (tmp_path / "run").exists()
+    assert "Traceback" not in out.stderr and not (tmp_path / "run").exists()
 
 
-def test_predict_and_evaluate_rerank_with_other_models():
-    out = zoo_cli("predict", "g2p-luong", "hello", "--beam", "4", "--n-best", "2", "--rescore", "g2p-gru=0.2",
-                  "--rescore", "g2p-bahdanau=0.2")
+def test_predict_and_evaluate_rerank_with_other_models(capsys, monkeypatch):
+    def cli(*args):
+        return run_main(capsys, monkeypatch, *args)
+
+    out = cli("predict", "g2p-luong", "hello", "--beam", "4", "--n-best", "2", "--rescore", "g2p-gru=0.2",
+              "--rescore", "g2p-bahdanau=0.2")
     assert out.returncode == 0, out.stderr
     rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
     assert len(rows) == 2 and float(rows[0][2]) >= float(rows[1][2])  # ranked by the combined score
-    out = zoo_cli("evaluate", "g2p-luong", "--split", "dev", "--max-examples", "200", "--rescore", "g2p-gru=0.2")
+    out = cli("evaluate", "g2p-luong", "--split", "dev", "--max-examples", "200", "--rescore", "g2p-gru=0.2")
     assert out.returncode == 0, out.stderr
     assert "(beam 4 reranked by g2p-gru x0.2): WER" in out.stdout and len(out.stdout.strip().splitlines()) == 3
     for bad in ("g2p-gru=-1", "g2p-gru=x", "=1"):
-        out = zoo_cli("predict", "g2p-luong", "hello", "--beam", "4", "--rescore", bad)
-        assert out.returncode == 2 and "expected NAME or NAME=WEIGHT" in out.stderr and "Traceback" not in out.stderr
-    out = zoo_cli("predict", "g2p-luong", "hello", "--beam", "4", "--rescore", "no-such-model")
-    assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
+        with pytest.raises(SystemExit) as exit_status:  # argparse's own refusal: status 2, usage and one line
+            cli("predict", "g2p-luong", "hello", "--beam", "4", "--rescore", bad)
+        assert exit_status.value.code == 2 and "expected NAME or NAME=WEIGHT" in capsys.readouterr().err
+    out = cli("predict", "g2p-luong", "hello", "--beam", "4", "--rescore", "no-such-model")
+    assert out.returncode == 2 and "Unknown model 'no-such-model'" in out.stderr
 
 
 def test_predict_prints_only_the_answer_in_a_clean_environment(tmp_path):

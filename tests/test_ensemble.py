@@ -173,13 +173,12 @@ def test_g2p_ensemble_beats_every_member_and_zoo_evaluate_reproduces_its_card(ca
         member_test = json.loads((hub.resolve(member) / "metrics.json").read_text())["test"]
         # 1.27 points better than g2p-luong, distilled from earlier ensembles of these families; 3.9+ than the rest
         assert metrics["test"]["wer"] <= member_test["wer"] - 1.0, member
-    assert cli.main(["evaluate", "g2p-ensemble", "--split", "test"]) == 0  # the beam's alpha: the card's
+    # greedy only: that `zoo evaluate` reproduces a card's beam figures too is tests/test_cli.py's check (g2p-luong);
+    # the ensemble's 6,295 test words with beam 4 would add a minute here
+    assert cli.main(["evaluate", "g2p-ensemble", "--split", "test", "--beam", "1"]) == 0
     out = capsys.readouterr().out
-    printed = {decoding: (float(wer), float(per))
-               for decoding, wer, per in re.findall(r"\((greedy|beam 4)\): WER (\d+\.\d+)%  PER (\d+\.\d+)%", out)}
-    assert printed["greedy"] == (round(metrics["test"]["wer"], 2), round(metrics["test"]["per"], 2)), out
-    beam = metrics["beam"]["test"]
-    assert printed["beam 4"] == (round(beam["wer"], 2), round(beam["per"], 2)), out
+    printed = re.findall(r"\((greedy|beam \d+)\): WER (\d+\.\d+)%  PER (\d+\.\d+)%", out)
+    assert printed == [("greedy", f"{metrics['test']['wer']:.2f}", f"{metrics['test']['per']:.2f}")], out
 
 
 @needs_tensorflow

@@ -58,7 +58,7 @@ def scan_indices(split: str) -> np.ndarray:
     return np.arange(*SPLIT_SCANS[split])
 
 
-def _glyph(ink: np.ndarray, size: int) -> np.ndarray:
+def glyph(ink: np.ndarray, size: int) -> np.ndarray:
     """(8, 8) ink in [0, 1] -> (size, size) ink, bilinear."""
     image = Image.fromarray((ink * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(image, dtype=np.float64) / 255.0
@@ -73,7 +73,7 @@ def render(indices, rng: np.random.Generator) -> bytes:
     x = int(gaps[0])
     for index, size, gap in zip(indices, sizes, gaps[1:]):
         y = int(rng.integers(0, HEIGHT - size + 1))
-        canvas[y:y + size, x:x + size] = _glyph(images[index], int(size))
+        canvas[y:y + size, x:x + size] = glyph(images[index], int(size))
         x += int(size + gap)
     gray = 255.0 * (1.0 - rng.uniform(*INK) * canvas)  # dark ink on white
     buffer = io.BytesIO()

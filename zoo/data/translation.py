@@ -26,39 +26,21 @@ import lzma
 import os
 import pathlib
 
+from zoo.data.corpora import CORPORA_DIR, verified_path
 from zoo.data.dataset import SPLITS, Dataset
-from zoo.io import sha256_of
 
-CORPORA_DIR = pathlib.Path(os.environ.get("ZOO_CORPORA_DIR", pathlib.Path(__file__).resolve().parents[2] / "corpora"))
 SNAPSHOTS = {"bible": "bible-en-es.tsv.xz", "libreoffice": "libreoffice-en-es.tsv.xz"}
 CORPORA = tuple(SNAPSHOTS)
 COMBINED = "translation"  # both corpora together
 DIRECTIONS = ("en-es", "es-en")
-CHECKSUMS = "SHA256SUMS"
 HEADER = ("split", "id", "en", "es")
 METRICS = {"bleu": "bleu", "chrf": "chrf"}
-
-
-class ChecksumError(RuntimeError):
-    """A snapshot is missing, truncated or corrupted, or not listed in ``SHA256SUMS``."""
 
 
 def verify(corpus: str, folder: str | os.PathLike | None = None) -> pathlib.Path:
     """Checks a corpus's snapshot against ``SHA256SUMS`` in the same folder -> its path; raises
     ``ChecksumError`` naming the file."""
-    folder = pathlib.Path(CORPORA_DIR if folder is None else folder)
-    path, listing = folder / _snapshot(corpus), folder / CHECKSUMS
-    if not listing.is_file():
-        raise ChecksumError(f"{listing} is missing: cannot verify {path.name}")
-    wanted = {name: digest for digest, _, name in (line.strip().partition("  ")
-                                                   for line in listing.read_text().splitlines()) if name}
-    if path.name not in wanted:
-        raise ChecksumError(f"{path.name} is not listed in {listing}")
-    if not path.is_file():
-        raise ChecksumError(f"{path} is missing (listed in {CHECKSUMS}); corpora/build_translation.py rebuilds it")
-    if sha256_of(path) != wanted[path.name]:
-        raise ChecksumError(f"{path} is corrupted or truncated: its SHA-256 does not match {listing}")
-    return path
+    return verified_path(_snapshot(corpus), "corpora/build_translation.py", folder)
 
 
 @functools.lru_cache(maxsize=None)
