@@ -204,7 +204,7 @@ SUBWORD_RECIPE = {
     "model": {"embedding_dim": 64, "encoder_units": 64, "units": 128, "score": "general", "dropout": 0.0},
     "source_tokenizer": {"split": "sentencepiece", "lowercase": False, "vocab_size": 200},
     "target_tokenizer": {"split": "sentencepiece", "lowercase": False, "vocab_size": 200, "model_type": "bpe"},
-    "max_source_length": 64, "max_target_length": 64, "batch_size": 25, "epochs": 40,
+    "max_source_length": 64, "max_target_length": 64, "batch_size": 25, "epochs": 50,
     "learning_rate": 0.01, "decay_from_epoch": 100, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 1,
     "dev_examples": 50,
 }
@@ -221,7 +221,7 @@ def fifty_pairs():
 @pytest.fixture(scope="module")
 def subword_run(fifty_pairs, tmp_path_factory):
     """A small Luong model trained through ``zoo train``'s function on 50 English -> Spanish pairs until
-    it knows them by heart (40 epochs of 2 batches, ~40 s; it reaches BLEU 100 at about epoch 35), into
+    it knows them by heart (50 epochs of 2 batches, ~50 s; it reached dev BLEU 100 at epochs 35-40), into
     a pretrained folder (a folder dataset whose three splits are those pairs)."""
     from zoo.training.train import train
 
@@ -280,6 +280,47 @@ def test_a_recipe_trains_subword_tokenizers_into_the_pretrained_folder(subword_r
     (folder / "target_spm.model").write_bytes(b"tampered")
     with pytest.raises(hub.ChecksumError, match="target_spm.model is corrupted"):
         zoo.load(folder)
+
+
+def test_the_final_evaluation_reports_each_part_and_the_baseline_and_the_card_shows_them(fifty_pairs, subword_run,
+                                                                                         tmp_path):
+    from zoo.data.dataset import Dataset
+    from zoo.evaluation import baseline_model1, evaluate_recipe
+    from zoo.packaging.card import model_card
+
+    _, predictor, _ = subword_run
+    parts = []
+    for index, rows in enumerate((fifty_pairs[:30], fifty_pairs[30:])):  # two "corpora" of the 50 pairs
+        folder = tmp_path / f"part{index}"
+        folder.mkdir()
+        for split in ("train", "dev", "test"):
+            (folder / f"{split}.tsv").write_text("".join(f"{en}\t{es}\n" for en, es in rows), encoding="utf-8")
+        parts.append(str(folder))
+
+    def references(split):
+        return {source: targets for part in parts for source, targets in data.references(part, split).items()}
+
+    combined = data.register(Dataset(name=f"fifty-pairs-{tmp_path.name}", references=references,
+                                     metrics={"bleu": "bleu", "chrf": "chrf"}, selection="bleu", parts=parts,
+                                     baseline="model1"))
+    recipe = {**SUBWORD_RECIPE, "dataset": combined.name}
+    metrics = evaluate_recipe(predictor, recipe, epochs=recipe["epochs"])
+    assert metrics["test"]["count"] == 50
+    assert [metrics["parts"][part]["beam"]["count"] for part in parts] == [30, 20]
+    assert all(metrics["parts"][part]["beam"]["bleu"] >= 90 for part in parts), metrics["parts"]
+    for part in parts:  # the baseline as its own command computes it, on each part
+        expected = baseline_model1.evaluate(part, "test")
+        assert {key: metrics["baseline"][part][key] for key in ("bleu", "chrf", "count")} == \
+            {key: expected[key] for key in ("bleu", "chrf", "count")}
+    assert metrics["baseline"]["name"] == "model1" and metrics["baseline"][parts[0]]["bleu"] < 90
+    card = model_card(recipe, metrics)
+    assert "| dataset | examples | BLEU greedy | BLEU beam | BLEU model1 | chrF greedy | chrF beam | chrF model1 |" in card
+    row = next(line for line in card.splitlines() if line.startswith(f"| {parts[1]} | 20 | "))
+    assert f"{metrics['baseline'][parts[1]]['chrf']:.2f} |" in row
+    with pytest.raises(ValueError, match="unknown baseline 'none'"):
+        evaluate_recipe(predictor, {**recipe, "dataset": data.register(Dataset(
+            name=f"no-baseline-{tmp_path.name}", references=references, metrics={"bleu": "bleu"}, selection="bleu",
+            baseline="none")).name})
 
 
 def test_attention_maps_are_labelled_with_pieces_in_tensorboard_and_plots(fifty_pairs, subword_run, tmp_path):

@@ -74,6 +74,10 @@ class Dataset:
     summary: words that end the model card's first sentence (", a date in, its ISO form out").
     examples: sources the model card's usage example predicts (default: the first dev source).
     about: the model card's "Data and licence" section.
+    parts: datasets (names) whose test splits together make this one's, each reported on its own by the
+        final evaluation and the card (the combined translation corpora: Bible, LibreOffice help).
+    baseline: a ``zoo.evaluation.BASELINES`` name the final evaluation scores on the test split of this
+        dataset (or of each part) beside the model: ``"model1"``, translation's word-by-word IBM Model 1.
     """
 
     name: str
@@ -86,6 +90,8 @@ class Dataset:
     summary: str = ""
     examples: tuple = ()
     about: str = ""
+    parts: tuple[str, ...] = ()
+    baseline: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -93,6 +99,7 @@ class Dataset:
         table = scorers.metric_table(self.metrics)
         object.__setattr__(self, "metrics", types.MappingProxyType(table))
         object.__setattr__(self, "splits", tuple(self.splits))
+        object.__setattr__(self, "parts", tuple(self.parts))
         object.__setattr__(self, "views", types.MappingProxyType(dict(self.views)))
         object.__setattr__(self, "shown", tuple(self.shown) if self.shown is not None else tuple(table)[:2])
         where = f"dataset {self.name!r}"

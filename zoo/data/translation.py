@@ -135,7 +135,8 @@ def dataset(corpus: str, direction: str) -> Dataset:
         name=name(corpus, direction), references=functools.partial(references, corpus, direction),
         metrics=METRICS, selection="bleu",
         summary=f": {source} text in, its {target} translation out",
-        about=_about(corpus),
+        about=_about(corpus), parts=tuple(name(c, direction) for c in CORPORA) if corpus == COMBINED else (),
+        baseline="model1",
     )
 
 

@@ -104,7 +104,31 @@ def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(
         metrics["extra"] = {split: evaluate(predictor, dataset, split) for split in extra}
         metrics["beam"]["extra"] = {split: evaluate(predictor, dataset, split, beam_size=beam_size, alpha=alpha)
                                     for split in extra}
+    if declared.parts:  # each part's test split on its own (the combined corpora: each corpus)
+        metrics["parts"] = {part: {"test": evaluate(predictor, part, "test"),
+                                   "beam": evaluate(predictor, part, "test", beam_size=beam_size, alpha=alpha)}
+                            for part in declared.parts}
+    if declared.baseline:
+        metrics["baseline"] = {"name": declared.baseline, **{
+            name: baseline(declared.baseline)(name, "test") for name in declared.parts or (dataset,)}}
     return metrics
+
+
+def baseline(name: str):
+    """A baseline of ``BASELINES`` by name -> its function (dataset, split) -> figures."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}: one of {sorted(BASELINES)}")
+    return BASELINES[name]
+
+
+def _model1(dataset: str, split: str) -> dict:
+    from zoo.evaluation import baseline_model1
+
+    return baseline_model1.evaluate(dataset, split)
+
+
+# name -> (dataset, split) -> figures with the dataset's metric keys (a Dataset's ``baseline``)
+BASELINES = {"model1": _model1}
 
 
 def by_alpha_key(dataset) -> str:

@@ -138,7 +138,32 @@ model.predict({shown})
 {notes}
 The beam's length penalty alpha was chosen on dev by {declared.scorer(declared.selection).label} among {alphas}.
 `zoo evaluate {name} --split test` reproduces the test rows.
-{views}"""
+{views}{_parts_and_baseline(declared, metrics)}"""
+
+
+def _parts_and_baseline(declared, metrics: dict) -> str:
+    """The test figures of each part of the dataset (or of the dataset), greedy and with the beam, beside
+    its baseline's, when the evaluation computed them ("" otherwise)."""
+    if "parts" not in metrics and "baseline" not in metrics:
+        return ""
+    parts = metrics.get("parts") or {declared.name: {"test": metrics["test"], "beam": metrics["beam"]["test"]}}
+    baseline = metrics.get("baseline", {})
+    columns = [(label, key) for key in declared.shown for label in ("greedy", "beam", baseline.get("name"))
+               if label]
+    header = " | ".join(f"{_header(declared, key)} {label}" for label, key in columns)
+    rows = "".join(
+        f"| {part} | {figures['test']['count']} | " + " | ".join(
+            f"{(figures['test'] if label == 'greedy' else figures['beam'] if label == 'beam' else baseline[part])[key]:.2f}"
+            for label, key in columns) + " |\n"
+        for part, figures in parts.items())
+    note = (f"\n{baseline['name']}: the dataset's baseline, scored on the same test sources by the same evaluation"
+            + (" (`python -m zoo.evaluation.baseline_model1 DATASET`: IBM Model 1 word by word, trained on the "
+               "part's own train split)" if baseline.get("name") == "model1" else "") + ".\n") if baseline else ""
+    return f"""
+### Test, {"per part" if "parts" in metrics else "against the baseline"}
+| dataset | examples | {header} |
+|---|---|{"---|" * len(columns)}
+{rows}{note}"""
 
 
 def _header(declared, key: str) -> str:
