@@ -26,6 +26,14 @@ def masked_softmax(scores, mask):
     return ops.cast(exp / ops.maximum(ops.sum(exp, axis=-1, keepdims=True), 1e-30), dtype)
 
 
+def masked_mean(memory, memory_mask):
+    """The mean of the real memory positions: memory (batch, src_len, m_units), memory_mask (batch, src_len)
+    bool -> (batch, m_units) (zeros for a fully masked row)."""
+    weights = ops.cast(memory_mask, memory.dtype)[:, :, None]  # (batch, src_len, 1)
+    count = ops.maximum(ops.sum(weights, axis=1), 1.0)  # (batch, 1)
+    return ops.sum(memory * weights, axis=1) / count  # (batch, m_units)
+
+
 def additive_scores(query, memory, query_kernel, memory_kernel, score_vector):
     """vᵀ tanh(W q + U m_j) for every memory position j.
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.attention import BahdanauAttention, LuongAttention
+from zoo.layers.attention import BahdanauAttention, LuongAttention, masked_mean
 from zoo.layers.encoders import check_cell, num_states
 
 RNN_CELLS = {"lstm": keras.layers.LSTMCell, "gru": keras.layers.GRUCell, "simple": keras.layers.SimpleRNNCell}
@@ -136,41 +136,56 @@ class PlainDecoderCell(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class BahdanauDecoderCell(keras.layers.Layer):
-    """One step of the Bahdanau et al. 2015 decoder.
+    """One step of the Bahdanau et al. 2015 decoder, optionally gated as in Xu et al. 2015.
 
     a_t, ctx_t = attention(s_{t-1}, memory)          additive score from the *previous* state
+    ctx_t <- β_t ctx_t, β_t = σ(w·s_{t-1} + b)       with ``gate`` (Xu et al.'s gating scalar)
     s_t = RNN([embedding(y_{t-1}); ctx_t], s_{t-1})  the context feeds the cell
     o_t = [s_t; ctx_t]                               (the family's deep output adds embedding(y_{t-1}))
 
     Args:
         units: decoder state size; memory_units: encoder memory size (2 * H when bidirectional);
         attention_units: hidden size of the score; cell: ``"gru"`` or ``"lstm"``.
+        gate: scale the context by a learned scalar β_t in (0, 1) computed from s_{t-1}.
+        attend: False for a baseline without attention: ctx_t is the mean of the real memory positions
+            at every step (no attention weights), and the returned weights are all zero.
 
-    State: [h] (GRU) or [h, c] (LSTM), each (batch, units); the attention query is h.
+    State: [h] (GRU) or [h, c] (LSTM), each (batch, units); the attention (and gate) query is h.
     """
 
-    def __init__(self, units: int, memory_units: int, attention_units: int, cell: str = "gru", **kwargs):
+    def __init__(self, units: int, memory_units: int, attention_units: int, cell: str = "gru", gate: bool = False,
+                 attend: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.units, self.memory_units, self.attention_units, self.cell = units, memory_units, attention_units, cell
+        self.gate, self.attend = bool(gate), bool(attend)
         self.rnn = rnn_cell(cell, units, name=cell)
-        self.attention = BahdanauAttention(attention_units, name="attention")
+        self.attention = BahdanauAttention(attention_units, name="attention") if attend else None
+        self.beta = keras.layers.Dense(1, activation="sigmoid", name="gate") if gate else None
         self.output_units = units + memory_units
         self.state_names = cell_state_names(cell)
 
     def build(self, embedded_shape, state_shape=None, memory_shape=None, memory_mask_shape=None):
         batch = embedded_shape[0]
-        self.attention.build((batch, self.units), (batch, None, self.memory_units))
+        if self.attention is not None:
+            self.attention.build((batch, self.units), (batch, None, self.memory_units))
         self.rnn.build((batch, embedded_shape[-1] + self.memory_units))
+        if self.beta is not None:
+            self.beta.build((batch, self.units))
 
     def call(self, embedded, state, memory, memory_mask, training=False):
-        context, weights = self.attention(state[0], memory, memory_mask)  # (batch, m_units), (batch, src_len)
+        if self.attention is None:
+            context, weights = masked_mean(memory, memory_mask), ops.zeros_like(memory[:, :, 0])  # (batch, m_units)
+        else:
+            context, weights = self.attention(state[0], memory, memory_mask)  # (batch, m_units), (batch, src_len)
+        if self.beta is not None:
+            context = self.beta(state[0]) * context  # β_t (batch, 1) in (0, 1) times (batch, m_units)
         cell_input = ops.concatenate([embedded, context], axis=-1)  # (batch, emb + m_units)
         h, new_state = run_cell(self.rnn, cell_input, state, training=training)  # (batch, units)
         return ops.concatenate([h, context], axis=-1), new_state, weights  # (batch, units + m_units)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "memory_units": self.memory_units,
-                "attention_units": self.attention_units, "cell": self.cell}
+                "attention_units": self.attention_units, "cell": self.cell, "gate": self.gate, "attend": self.attend}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
