@@ -250,3 +250,48 @@ def test_a_tiny_model_learns_to_name_squares_in_reading_order_and_beats_the_base
     print(f"\ncoloured squares, greedy exact match after 16 epochs: attention {attended:.1%}, "
           f"mean-pooled baseline {pooled:.1%} (measured on TF/CPU: 81.5% and 57.5%; chance: far below 1%)")
     assert attended >= 0.7 and attended >= pooled + 0.1
+
+
+def test_cell_weights_put_each_memory_position_on_its_cell():
+    from zoo.plot import cell_weights
+
+    weights = np.arange(6.0)  # a 2 x 3 grid
+    np.testing.assert_array_equal(cell_weights(weights, (2, 3), "rows"), [[0, 1, 2], [3, 4, 5]])
+    np.testing.assert_array_equal(cell_weights(weights, (3, 2), "columns"), [[0, 3], [1, 4], [2, 5]])
+    np.testing.assert_array_equal(cell_weights(np.array([0.0, 0.6, 0.4]), (2, 3), "strip"),
+                                  [[0, 0.3, 0.2], [0, 0.3, 0.2]])
+
+
+def test_plot_attention_overlays_each_words_attention_on_the_picture():
+    import io
+
+    from PIL import Image
+
+    import zoo
+    from zoo.frontends.image import ImageFrontend
+    from zoo.plot import cell_weights
+    from zoo.predictor import Predictor
+    from zoo.text.tokenizer import Tokenizer
+    from zoo.text.vocab import Vocabulary
+
+    model = tiny()
+    words = Tokenizer(Vocabulary(["a", "b", "c", "d", "e"]), split="whitespace")  # 9 ids with the 4 reserved
+    predictor = Predictor(model, ImageFrontend(16, 24), words, max_target_length=5)
+    buffer = io.BytesIO()
+    Image.fromarray(images(1)["source"][0]).save(buffer, format="PNG")
+    picture = buffer.getvalue()
+    hypothesis = predictor.decode([picture], beam_size=2)[0][0]
+    figure = zoo.plot_attention(predictor, picture, beam_size=2)
+    panels = figure.axes
+    words = (hypothesis.tokens + ["</s>"])[: len(hypothesis.attention)]  # no </s> at the length limit
+    assert len(panels) == len(words) == len(hypothesis.attention) >= 2
+    for panel, word, weights in zip(panels, words, hypothesis.attention):
+        shown, overlay = panel.images
+        np.testing.assert_array_equal(shown.get_array(), images(1)["source"][0])  # the picture as read
+        np.testing.assert_allclose(overlay.get_array(), cell_weights(weights, (4, 6), "rows"))
+        assert overlay.get_extent() == [-0.5, 23.5, 15.5, -0.5]  # 4 x 6 cells of 4 pixels cover it
+        assert panel.get_title().startswith(word)
+    assert hypothesis.text in figure.get_suptitle()
+    assert figure._repr_png_().startswith(b"\x89PNG")
+    with pytest.raises(TypeError, match="PNG or JPEG bytes"):
+        zoo.plot_attention(predictor, "a caption")

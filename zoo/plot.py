@@ -124,16 +124,68 @@ def check_has_attention(model) -> None:
                          f"there is no attention map to plot")
 
 
-def plot_attention(model, text: str, beam_size: int = 1, **options) -> AttentionFigure:
+PANEL = 1.6  # inches per word panel of an image model's figure
+PANELS_PER_ROW = 6
+
+
+def cell_weights(weights: np.ndarray, grid_shape: tuple[int, int], order: str) -> np.ndarray:
+    """One output token's attention over an image front's memory, (positions,) in its ``order``
+    (``zoo.layers.fronts``: "rows", "columns" or "strip") -> (H', W') over the grid as drawn."""
+    rows, columns = grid_shape
+    if order == "rows":
+        return weights.reshape(rows, columns)
+    if order == "columns":
+        return weights.reshape(columns, rows).T
+    return np.repeat(weights.reshape(1, columns), rows, axis=0) / rows  # "strip": one position per column
+
+
+def image_attention_figure(picture: np.ndarray, attention: np.ndarray, grid_shape: tuple[int, int], stride: int,
+                           order: str, words: Sequence[str], title: str) -> AttentionFigure:
+    """Show, Attend and Tell's figure: one panel per output word (and ``</s>``), the picture the model
+    read with that word's attention over it, each cell's weight spread over the stride x stride pixels
+    it covers, brightest where it looks (scaled per panel: the panel's title gives its peak weight).
+
+    picture (height, width, 3) uint8, the canvas the frontend made; attention (len(words), positions)."""
+    rows, columns = grid_shape
+    count = len(words)
+    across = min(count, PANELS_PER_ROW)
+    down = -(-count // across)
+    figure = AttentionFigure(figsize=(PANEL * across, PANEL * down + 0.5), dpi=DPI)
+    for index, (word, weights) in enumerate(zip(words, np.asarray(attention, np.float64))):
+        axes = figure.add_subplot(down, across, index + 1)
+        grid = cell_weights(weights, grid_shape, order)  # (H', W')
+        axes.imshow(picture, interpolation="nearest")
+        axes.imshow(grid, extent=(-0.5, columns * stride - 0.5, rows * stride - 0.5, -0.5), cmap="gray",
+                    alpha=0.6, vmin=0.0, vmax=max(float(grid.max()), 1e-9), interpolation="bilinear")
+        axes.set_xlim(-0.5, picture.shape[1] - 0.5)
+        axes.set_ylim(picture.shape[0] - 0.5, -0.5)
+        axes.set_title(f"{word}  ({grid.max():.2f})", fontsize=FONT_SIZE)
+        axes.set_axis_off()
+    figure.suptitle(textwrap.shorten(title, 20 * across), fontsize=FONT_SIZE)
+    return figure
+
+
+def plot_attention(model, text, beam_size: int = 1, **options) -> AttentionFigure:
     """Decodes ``text`` with ``model`` (a ``zoo.load`` predictor) and plots the attention of its best
     hypothesis (with ``beam_size > 1``, of the best beam, its attention following its own history).
 
     ``options`` are ``Predictor.decode``'s (``alpha``, ``coverage_penalty``, ...). Returns a matplotlib
     ``Figure`` (output tokens x source tokens); in a notebook it displays itself, elsewhere
-    ``fig.savefig("attention.png")``.
+    ``fig.savefig("attention.png")``. For an image model ``text`` is a picture's PNG or JPEG bytes and
+    the figure has one panel per output word, its attention over the picture (``image_attention_figure``).
     """
+    check_has_attention(model)
+    if model.frontend.kind == "image":
+        if not isinstance(text, (bytes, bytearray)):
+            raise TypeError(f"an image model's input is one picture's PNG or JPEG bytes, got {type(text).__name__}")
+        hypothesis = model.decode([bytes(text)], beam_size=beam_size, **options)[0][0]
+        picture = model.encode_inputs([bytes(text)])["source"][0]  # (height, width, 3): what the model read
+        front = model.model.source_front
+        words = (list(hypothesis.tokens) + [END])[: len(hypothesis.attention)]
+        return image_attention_figure(picture, hypothesis.attention, front.grid_shape, front.grid.stride, front.order,
+                                      words, f"{hypothesis.text}  ({decoding_name(beam_size)}, "
+                                             f"log-prob {hypothesis.score:.2f})")
     if not isinstance(text, str):
         raise TypeError(f"text must be one str, got {type(text).__name__}: {text!r}")
-    check_has_attention(model)
     hypothesis = model.decode([text], beam_size=beam_size, **options)[0][0]
     return hypothesis_figure(text, hypothesis, decoding_name(beam_size))
