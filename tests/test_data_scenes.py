@@ -46,7 +46,8 @@ def centre_y(box) -> float:
 def test_registered_with_exact_match_selecting():
     emoji_scenes, digit_grids = data.get("emoji-scenes"), data.get("digit-grids")
     assert dict(emoji_scenes.metrics) == {"exact_match": "exact_match", "bleu": "bleu"}
-    assert dict(digit_grids.metrics) == {"exact_match": "exact_match", "digit_error": "wer"}
+    assert dict(digit_grids.metrics) == {"exact_match": "exact_match", "digit_accuracy": "token_accuracy"}
+    assert digit_grids.score(["4 0 7 1", "3 3"], [["4 0 7 7"], ["3 3 3"]])["digit_accuracy"] == pytest.approx(100 * 5 / 7)
     for declared in (emoji_scenes, digit_grids):
         assert declared.splits == ("train", "dev", "test") and declared.monitor == ("dev_exact_match", "max")
     assert emoji_scenes.references is scenes.references and digit_grids.references is scenes.digit_references

@@ -179,6 +179,12 @@ def token_error_rate(hypotheses: Hypotheses, references: References) -> float:
     return 100.0 * edits / max(tokens, 1)
 
 
+def token_accuracy(hypotheses: Hypotheses, references: References) -> float:
+    """100 - ``token_error_rate``: the % of reference tokens an output gets right, counted by edits
+    (a digit row's digit accuracy; below 0 when outputs add more tokens than they get right)."""
+    return 100.0 - token_error_rate(hypotheses, references)
+
+
 # --- characters ----------------------------------------------------------------------------------
 
 def character_edits(reference: str, hypothesis: str) -> int:
@@ -252,6 +258,8 @@ for _scorer in (
            "token (phoneme) edits over reference tokens, to each example's closest reference (`jiwer`)"),
     Scorer("wer", token_error_rate, True, "WER",
            "word edits over reference words, to each example's closest reference (`jiwer`)"),
+    Scorer("token_accuracy", token_accuracy, False, "token accuracy",
+           "100 minus token edits over reference tokens, to each example's closest reference (`jiwer`)"),
     Scorer("cer", character_error_rate, True, "CER",
            "character edits over reference characters, to each example's closest reference (`jiwer`)"),
     Scorer("bleu", bleu, False, "BLEU", "`sacrebleu`'s corpus BLEU against every reference", percent=False),
