@@ -85,10 +85,16 @@ class Seq2Seq:
         decoder_input = keras.Input((None,), dtype="int32", name="decoder_input")
         memory, memory_mask, initial_state = self._encode(inputs["source"], inputs["source_length"])
         embedded = self.embedding_dropout(self.target_embedding(decoder_input))  # (batch, tgt_len, emb)
-        outputs, _ = self.decoder(embedded, memory, memory_mask, initial_state)  # (batch, tgt_len, cell.output_units)
+        outputs, weights = self.decoder(embedded, memory, memory_mask, initial_state)  # (batch, tgt_len, ...)
         logits = self.projection(self.output_dropout(self._readout(outputs, embedded)))  # (batch, tgt_len, vocab)
-        self.trainer = keras.Model({**inputs, "decoder_input": decoder_input}, ops.log_softmax(logits, axis=-1),
-                                   name=f"{self.family}_trainer")
+        log_probs = self._regularise(ops.log_softmax(logits, axis=-1), weights, memory_mask, decoder_input)
+        self.trainer = keras.Model({**inputs, "decoder_input": decoder_input}, log_probs, name=f"{self.family}_trainer")
+
+    def _regularise(self, log_probs, weights, memory_mask, decoder_input):
+        """The trainer's output: log_probs (batch, tgt_len, vocab) as they are; a family with a training-only
+        loss on its attention weights (batch, tgt_len, src_len) adds it here (``add_loss`` in a layer that
+        passes log_probs through), given memory_mask (batch, src_len) and decoder_input (batch, tgt_len)."""
+        return log_probs
 
     def encode(self, inputs: dict, training: bool = False) -> tuple[dict, dict]:
         """{"source", "source_length"} -> (context {"memory", "memory_mask"}, initial state {name: (batch, ·)})."""

@@ -126,18 +126,12 @@ class ShowAttendTell(Seq2Seq):
 
         self._build_graphs()
 
-    def _build_graphs(self) -> None:
-        """The base trainer, then (with a penalty) the same graph with ``AttentionPenalty`` on its output,
-        fed by the attention weights of the decoder's one call in that graph."""
-        super()._build_graphs()
+    def _regularise(self, log_probs, weights, memory_mask, decoder_input):
+        """With a penalty, ``AttentionPenalty`` on the trainer's output: weights (batch, tgt_len, cells) over
+        the real target steps (decoder_input not padding) and the real cells."""
         if self.penalty is None:
-            return
-        inputs = self.trainer.input
-        _, weights = self.decoder.output  # (batch, tgt_len, cells)
-        _, memory_mask = self.source_front.output  # (batch, cells)
-        target_mask = ops.not_equal(inputs["decoder_input"], PAD_ID)  # (batch, tgt_len): the real steps
-        log_probs = self.penalty(self.trainer.output, weights, target_mask, memory_mask)
-        self.trainer = keras.Model(inputs, log_probs, name=f"{self.family}_trainer")
+            return log_probs
+        return self.penalty(log_probs, weights, ops.not_equal(decoder_input, PAD_ID), memory_mask)
 
     def _encode(self, source, source_length, training=None):
         """images (batch, height, width, 3) uint8 -> memory (batch, cells, m_units), memory_mask
