@@ -224,7 +224,7 @@ def test_bad_arguments_are_clear_errors():
     predictor = tiny_predictor()
     with pytest.raises(ValueError, match="every_n_epochs must be an integer >= 1, got 0"):
         AttentionMapLogger(predictor, EXAMPLES, "logs", every_n_epochs=0)
-    with pytest.raises(TypeError, match="examples must be a list of source texts, got a single string"):
+    with pytest.raises(TypeError, match="examples must be a list of sources, got a single str: .123."):
         AttentionMapLogger(predictor, "123", "logs")
     with pytest.raises(ValueError, match=r"texts\[1\] is empty"):
         AttentionMapLogger(predictor, ["123", " "], "logs")

@@ -262,24 +262,33 @@ def test_cell_weights_put_each_memory_position_on_its_cell():
                                   [[0, 0.3, 0.2], [0, 0.3, 0.2]])
 
 
-def test_plot_attention_overlays_each_words_attention_on_the_picture():
+def png(pixels: np.ndarray) -> bytes:
     import io
 
     from PIL import Image
 
-    import zoo
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def tiny_predictor():
+    """An untrained tiny captioner of 16 x 24 pictures, five words."""
     from zoo.frontends.image import ImageFrontend
-    from zoo.plot import cell_weights
     from zoo.predictor import Predictor
     from zoo.text.tokenizer import Tokenizer
     from zoo.text.vocab import Vocabulary
 
-    model = tiny()
     words = Tokenizer(Vocabulary(["a", "b", "c", "d", "e"]), split="whitespace")  # 9 ids with the 4 reserved
-    predictor = Predictor(model, ImageFrontend(16, 24), words, max_target_length=5)
-    buffer = io.BytesIO()
-    Image.fromarray(images(1)["source"][0]).save(buffer, format="PNG")
-    picture = buffer.getvalue()
+    return Predictor(tiny(), ImageFrontend(16, 24), words, max_target_length=5)
+
+
+def test_plot_attention_overlays_each_words_attention_on_the_picture():
+    import zoo
+    from zoo.plot import cell_weights
+
+    predictor = tiny_predictor()
+    picture = png(images(1)["source"][0])
     hypothesis = predictor.decode([picture], beam_size=2)[0][0]
     figure = zoo.plot_attention(predictor, picture, beam_size=2)
     panels = figure.axes
@@ -295,3 +304,58 @@ def test_plot_attention_overlays_each_words_attention_on_the_picture():
     assert figure._repr_png_().startswith(b"\x89PNG")
     with pytest.raises(TypeError, match="PNG or JPEG bytes"):
         zoo.plot_attention(predictor, "a caption")
+
+
+def test_training_logs_each_pictures_attention_word_by_word(tmp_path):
+    """TensorBoard gets, per dev picture and epoch, the same word-by-word overlay as ``zoo.plot_attention``,
+    and the predictions table names the pictures; ``pick_examples`` skips pictures the frontend refuses."""
+    from test_attention_maps import png_pixels, summaries
+
+    from zoo.plot import figure_rgb, image_hypothesis_figure
+    from zoo.training.callbacks import AttentionMapLogger
+    from zoo.training.train import pick_examples
+
+    predictor = tiny_predictor()
+    pictures = [png(images(1, seed)["source"][0]) for seed in range(3)]
+    examples = pick_examples(predictor, [b"not a picture", *pictures], 2)
+    assert examples == pictures[:2]
+    logger = AttentionMapLogger(predictor, examples, tmp_path, beam_size=2,
+                                references={pictures[0]: ["a b"], pictures[1]: ["c"]})
+    logger.on_train_begin()
+    logger.on_epoch_end(0)
+    logger.on_train_end()
+    logged = summaries(tmp_path)
+    assert sorted(logged) == ["attention/00", "attention/01", "predictions"]
+    table = logged["predictions"][1][0][1]
+    assert table[0].tolist() == [b"source", b"prediction", b"log-prob", b"references"]
+    assert table[1][0] == b"picture 00" and table[1][3] == b"a b" and table[2][3] == b"c"
+    for index, picture in enumerate(examples):
+        hypothesis = predictor.decode([picture], beam_size=2)[0][0]
+        expected = figure_rgb(image_hypothesis_figure(predictor, picture, hypothesis, "beam 2, best"))
+        np.testing.assert_array_equal(png_pixels(logged[f"attention/{index:02d}"][1][0][1]), expected)
+
+
+def test_zoo_predict_reads_picture_files_and_draws_their_attention(tmp_path, capsys):
+    """`zoo predict FOLDER a.png b.png --attention map.png` on an image model: each file's caption as the API
+    gives it, one word-by-word overlay per picture; a file that cannot be read is an error naming it."""
+    from zoo import hub
+    from zoo.cli import main as zoo_main
+
+    predictor = tiny_predictor()
+    folder = hub.save(predictor, tmp_path / "tiny-captioner", {}, "# card\n")
+    paths = []
+    for seed in range(2):
+        paths.append(tmp_path / f"picture{seed}.png")
+        paths[-1].write_bytes(png(images(1, seed)["source"][0]))
+    capsys.readouterr()
+    assert zoo_main(["predict", str(folder), *map(str, paths), "--beam", "2", "--attention",
+                     str(tmp_path / "map.png")]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    expected = predictor.decode([path.read_bytes() for path in paths], beam_size=2)
+    assert [row[0] for row in rows] == list(map(str, paths))
+    assert [row[1] for row in rows] == [n_best[0].text for n_best in expected]
+    for index, n_best in enumerate(expected, start=1):
+        drawn = (tmp_path / f"map-{index}.png").read_bytes()
+        assert drawn.startswith(b"\x89PNG") and len(drawn) > 2000
+    assert zoo_main(["predict", str(folder), str(tmp_path / "missing.png")]) == 2
+    assert f"input '{tmp_path / 'missing.png'}': this model reads files" in capsys.readouterr().err

@@ -134,6 +134,44 @@ def test_conv_grid_size_and_row_major_cells():
         ConvGrid(filters=(4, 4, 4))(np.zeros((1, 4, 16, 3), "uint8"))
 
 
+def test_conv_grid_group_normalization_keeps_the_units_alive():
+    """Biases pushed far negative kill every ReLU of a plain grid (all cells zero: the collapse that made
+    a scenes captioner ignore its pictures); with group normalization the pre-activations are centred
+    again: most channels are positive on some cells (a group normalizes its channels together, so a
+    channel can still sit below its group's mean) and the cells differ from picture to picture."""
+    images = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3)).astype("uint8")
+    outputs = {}
+    for groups in (None, 4):
+        keras.utils.set_random_seed(1)
+        grid = ConvGrid(filters=(8, 16), groups=groups)
+        grid.build(images.shape)
+        for conv in grid.convs:
+            conv.bias.assign(np.full(conv.bias.shape, -50.0, "float32"))
+        outputs[groups] = numpy(grid(images))  # (3, 16 cells, 16)
+    assert not outputs[None].any()
+    normalized = outputs[4]
+    assert (normalized.max(axis=(0, 1)) > 0).mean() >= 0.75 and (normalized > 0).mean() > 0.5
+    assert np.abs(normalized[0] - normalized[1]).max() > 0.1
+    with pytest.raises(ValueError, match="groups must divide"):
+        ConvGrid(filters=(8, 12), groups=8)
+
+
+def test_conv_grid_standardize_reads_a_picture_the_same_on_any_plain_background_level():
+    """Standardized, a picture and the same picture 60 levels brighter (a lighter background) give the same
+    cells; without it they differ. A blank picture standardizes to zeros, not a division by zero."""
+    picture = np.random.default_rng(2).integers(0, 190, (1, 16, 16, 3)).astype("uint8")
+    cells = {}
+    for standardize in (False, True):
+        keras.utils.set_random_seed(4)
+        grid = ConvGrid(filters=(8,), standardize=standardize)
+        cells[standardize] = [numpy(grid(picture + level)) for level in (0, 60)]
+    assert np.abs(cells[False][0] - cells[False][1]).max() > 0.1
+    np.testing.assert_allclose(cells[True][0], cells[True][1], atol=1e-4)
+    assert np.isfinite(numpy(grid(np.full((1, 16, 16, 3), 77, "uint8")))).all()
+    with pytest.raises(ValueError, match="standardize must be True or False"):
+        ConvGrid(standardize="yes")
+
+
 # -------------------------------------------------------------------------------------------- models, configs
 
 def test_layers_in_a_functional_model_and_a_saved_round_trip(tmp_path):
@@ -165,6 +203,7 @@ def test_layers_in_a_functional_model_and_a_saved_round_trip(tmp_path):
     SpecAugment(freq_masks=1, freq_width=3, time_masks=0, time_width=4, seed=7),
     StackFrames(4),
     ConvGrid(filters=(8, 16, 32), kernel_size=5, pool=3),
+    ConvGrid(filters=(8, 16), groups=4, standardize=True),
 ], ids=lambda layer: type(layer).__name__)
 def test_get_config_round_trip(layer):
     config = layer.get_config()

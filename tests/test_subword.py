@@ -323,6 +323,29 @@ def test_the_final_evaluation_reports_each_part_and_the_baseline_and_the_card_sh
             baseline="none")).name})
 
 
+def test_a_trained_baseline_model_is_decoded_with_the_same_beam_and_shown_in_the_card(subword_run):
+    """``baseline_model`` (an ablation shipped as its own pretrained model): with the run's own folder as its
+    baseline, the baseline's test figures are exactly the beam's (same weights, same beam of the recipe's
+    ``beam_size``); the card names it and how to reproduce it; a missing one is a clear error."""
+    from zoo.evaluation import evaluate_recipe
+    from zoo.packaging.card import model_card
+
+    recipe, predictor, workdir = subword_run
+    recipe = {**recipe, "beam_size": 3, "baseline_model": str(workdir / "model")}
+    metrics = evaluate_recipe(predictor, recipe, epochs=recipe["epochs"])
+    assert metrics["beam"]["strategy"]["beam_size"] == 3
+    assert metrics["baseline"] == {"name": recipe["baseline_model"], "trained": True,
+                                   recipe["dataset"]: {**metrics["beam"]["test"],
+                                                       "seconds": metrics["baseline"][recipe["dataset"]]["seconds"]}}
+    card = model_card(recipe, metrics)
+    assert f"| WER % greedy | WER % beam | WER % {recipe['baseline_model']} |" in card  # a files dataset: WER
+    row = next(line for line in card.splitlines() if line.startswith(f"| {recipe['dataset']} | 50 | "))
+    assert row.count(f" {metrics['beam']['test']['wer']:.2f} |") >= 2  # the beam's and the baseline's
+    assert f"`zoo evaluate {recipe['baseline_model']}`" in card
+    with pytest.raises(ValueError, match="Recipe key 'baseline_model': 'no-such-model' is neither"):
+        evaluate_recipe(predictor, {**recipe, "baseline_model": "no-such-model"})
+
+
 def test_attention_maps_are_labelled_with_pieces_in_tensorboard_and_plots(fifty_pairs, subword_run, tmp_path):
     from test_attention_maps import png_pixels, summaries
     from zoo.training.callbacks import AttentionMapLogger

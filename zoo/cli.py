@@ -135,10 +135,11 @@ def cmd_predict(args) -> int:
     from zoo.predictor import make_strategy
 
     model = hub.load(args.name)
-    if args.text == ["-"]:  # one text per line of standard input; blank lines are skipped
+    if args.text == ["-"]:  # one text (or file) per line of standard input; blank lines are skipped
         args.text = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
         if not args.text:
             raise ValueError("text '-': standard input holds no text (only blank lines, or nothing)")
+    sources = args.text if model.frontend.kind == "text" else [_read_file(path) for path in args.text]
     if args.attention:
         from zoo.plot import check_has_attention
 
@@ -150,31 +151,44 @@ def cmd_predict(args) -> int:
         if args.sample:
             raise ValueError("--rescore reranks beam search's candidates: it does not work with --sample")
         args.beam = model.rerank_beam_size(args.beam)
-        results = model.rerank(args.text, _rescorers(args.rescore), beam_size=args.beam, n_best=args.n_best or 1,
+        results = model.rerank(sources, _rescorers(args.rescore), beam_size=args.beam, n_best=args.n_best or 1,
                                alpha=args.alpha)
     else:
         args.beam = options["beam_size"]
-        results = model.decode(args.text, strategy=strategy)
+        results = model.decode(sources, strategy=strategy)
     for text, hypotheses in zip(args.text, results):
         for hyp in hypotheses:
             print(f"{text}\t{hyp.text}\t{hyp.score:.4f}")
     if args.attention:
-        _write_attention_maps(args, [hypotheses[0] for hypotheses in results])
+        _write_attention_maps(args, model, sources, [hypotheses[0] for hypotheses in results])
     return 0
 
 
-def _write_attention_maps(args, best) -> None:
-    """One PNG per text: ``args.attention`` itself for one text, else ``<stem>-<i><suffix>`` (i from 1)."""
+def _read_file(path: str) -> bytes:
+    """A media model's input argument: the bytes of the file it names (a picture, a clip)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise ValueError(f"input {path!r}: this model reads files (pictures or sound), and this one cannot be "
+                         f"read: {error.strerror}") from None
+
+
+def _write_attention_maps(args, model, sources, best) -> None:
+    """One PNG per input: ``args.attention`` itself for one input, else ``<stem>-<i><suffix>`` (i from 1);
+    a text's heatmap, or a picture's word-by-word overlay."""
     import pathlib
 
-    from zoo.plot import decoding_name, figure_png, hypothesis_figure
+    from zoo.plot import decoding_name, figure_png, hypothesis_figure, image_hypothesis_figure
 
     path = pathlib.Path(args.attention)
     decoding = "sampled" if args.sample else decoding_name(args.beam)
-    for index, (text, hypothesis) in enumerate(zip(args.text, best), start=1):
+    for index, (text, source, hypothesis) in enumerate(zip(args.text, sources, best), start=1):
         target = path if len(args.text) == 1 else path.with_name(f"{path.stem}-{index}{path.suffix}")
+        figure = (image_hypothesis_figure(model, source, hypothesis, decoding) if model.frontend.kind == "image"
+                  else hypothesis_figure(text, hypothesis, decoding))
         try:
-            target.write_bytes(figure_png(hypothesis_figure(text, hypothesis, decoding)))
+            target.write_bytes(figure_png(figure))
         except OSError as error:
             raise ValueError(f"--attention: cannot write {str(target)!r}: {error.strerror}") from None
         print(f"attention map of {text!r}: {target}", file=sys.stderr)
@@ -299,7 +313,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list pretrained models").set_defaults(run=cmd_list)
     pr = sub.add_parser("predict", help="predict with a pretrained model: prints input, output, score")
     pr.add_argument("name", help="pretrained model name or folder")
-    pr.add_argument("text", nargs="+", help="input texts, or - to read one per line from standard input")
+    pr.add_argument("text", nargs="+", help="input texts (for an image or audio model, files: PNG, JPEG, WAV), "
+                                            "or - to read one per line from standard input")
     pr.add_argument("--beam", type=int, help="beam size (1: greedy; default: the model's, from its card)")
     pr.add_argument("--n-best", type=int, help="hypotheses printed per input (<= beam, or samples; default 1)")
     pr.add_argument("--alpha", type=float, help="beam search length penalty exponent (default: the model's)")

@@ -165,6 +165,17 @@ def image_attention_figure(picture: np.ndarray, attention: np.ndarray, grid_shap
     return figure
 
 
+def image_hypothesis_figure(model, picture_bytes: bytes, hypothesis, decoding: str = "greedy") -> AttentionFigure:
+    """``image_attention_figure`` of one decoded ``zoo.predictor.Hypothesis`` of a picture (PNG or JPEG
+    bytes) by ``model``, an image-model predictor: drawn on the canvas the model read, one panel per word
+    and ``</s>`` (absent when decoding stopped at the length limit)."""
+    picture = model.encode_inputs([picture_bytes])["source"][0]  # (height, width, 3): what the model read
+    front = model.model.source_front
+    words = (list(hypothesis.tokens) + [END])[: len(hypothesis.attention)]
+    return image_attention_figure(picture, hypothesis.attention, front.grid_shape, front.grid.stride, front.order,
+                                  words, f"{hypothesis.text}  ({decoding}, log-prob {hypothesis.score:.2f})")
+
+
 def plot_attention(model, text, beam_size: int = 1, **options) -> AttentionFigure:
     """Decodes ``text`` with ``model`` (a ``zoo.load`` predictor) and plots the attention of its best
     hypothesis (with ``beam_size > 1``, of the best beam, its attention following its own history).
@@ -179,12 +190,7 @@ def plot_attention(model, text, beam_size: int = 1, **options) -> AttentionFigur
         if not isinstance(text, (bytes, bytearray)):
             raise TypeError(f"an image model's input is one picture's PNG or JPEG bytes, got {type(text).__name__}")
         hypothesis = model.decode([bytes(text)], beam_size=beam_size, **options)[0][0]
-        picture = model.encode_inputs([bytes(text)])["source"][0]  # (height, width, 3): what the model read
-        front = model.model.source_front
-        words = (list(hypothesis.tokens) + [END])[: len(hypothesis.attention)]
-        return image_attention_figure(picture, hypothesis.attention, front.grid_shape, front.grid.stride, front.order,
-                                      words, f"{hypothesis.text}  ({decoding_name(beam_size)}, "
-                                             f"log-prob {hypothesis.score:.2f})")
+        return image_hypothesis_figure(model, bytes(text), hypothesis, decoding_name(beam_size))
     if not isinstance(text, str):
         raise TypeError(f"text must be one str, got {type(text).__name__}: {text!r}")
     hypothesis = model.decode([text], beam_size=beam_size, **options)[0][0]

@@ -78,9 +78,12 @@ def tune_rescorers(predictor, dataset: str, rescorers, split: str = "dev", grid=
 def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(0.0, 0.6, 1.0), beam_size: int = 4) -> dict:
     """A recipe's final evaluation -> metrics.json's content: greedy dev/test figures, and beam search
     with the length penalty alpha chosen on dev by the dataset's selection metric (its figure for each
-    alpha under ``by_alpha_key``). ``recipe`` needs ``name`` and ``dataset``; ``epochs`` (trained) is
-    recorded when given."""
+    alpha under ``by_alpha_key``). ``recipe`` needs ``name`` and ``dataset``; its ``beam_size`` replaces
+    ``beam_size``; with ``baseline_model`` (a pretrained model's name or folder, e.g. an ablation trained
+    with the same budget) that model's test figures, decoded with the same beam, are recorded beside the
+    dataset's own baseline. ``epochs`` (trained) is recorded when given."""
     dataset = recipe["dataset"]
+    beam_size = recipe.get("beam_size", beam_size)
     declared = data.get(dataset)
     by_alpha = {alpha: evaluate(predictor, dataset, "dev", beam_size=beam_size, alpha=alpha) for alpha in alphas}
     alpha = min(alphas, key=lambda a: declared.ranking(by_alpha[a]))  # by the selection metric; ties: the first
@@ -111,7 +114,22 @@ def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(
     if declared.baseline:
         metrics["baseline"] = {"name": declared.baseline, **{
             name: baseline(declared.baseline)(name, "test") for name in declared.parts or (dataset,)}}
+    if "baseline_model" in recipe:
+        metrics["baseline"] = {"name": recipe["baseline_model"], "trained": True, **{
+            name: evaluate(trained_baseline(recipe["baseline_model"]), name, "test", beam_size=beam_size, alpha=alpha)
+            for name in declared.parts or (dataset,)}}
     return metrics
+
+
+def trained_baseline(source: str):
+    """A recipe's ``baseline_model``: a pretrained model's name or folder -> its predictor."""
+    from zoo import hub
+
+    try:
+        return hub.load(source)
+    except KeyError:
+        raise ValueError(f"Recipe key 'baseline_model': {source!r} is neither a pretrained model name "
+                         f"({', '.join(hub.list_models()) or 'none'}) nor a folder with a config.json") from None
 
 
 def baseline(name: str):

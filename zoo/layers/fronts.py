@@ -75,18 +75,20 @@ class AudioFront(keras.layers.Layer):
 class ImageFront(keras.layers.Layer):
     """Images -> CNN grid cells in reading ``order`` and an all-true mask (see the module docstring).
 
-    Args: height, width: the frontend's image size; filters, kernel_size, pool (``ConvGrid``); order;
+    Args: height, width: the frontend's image size; filters, kernel_size, pool, groups, standardize (``ConvGrid``);
+    order;
     invert: read 255 - pixel ("ink"), for dark-on-light pictures such as text or digit strips: with a
     white page as the large input, a toy strip reader learned several times slower.
     """
 
     def __init__(self, height: int = 32, width: int = 128, filters=(32, 64), kernel_size: int = 3, pool: int = 2,
-                 order: str = "rows", invert: bool = False, **kwargs):
+                 groups: int | None = None, standardize: bool = False, order: str = "rows", invert: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         if order not in ORDERS:
             raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
         self.height, self.width, self.order, self.invert = height, width, order, invert
-        self.grid = ConvGrid(tuple(filters), kernel_size, pool, name="conv_grid")
+        self.grid = ConvGrid(tuple(filters), kernel_size, pool, groups, standardize, name="conv_grid")
         # Each cell's features standardised: a plain page makes every cell nearly alike, and without it
         # the strokes' small differences barely reach the encoder (a toy strip model did not learn at all).
         self.norm = keras.layers.LayerNormalization(name="cell_norm")
@@ -124,7 +126,7 @@ class ImageFront(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width,
                 "filters": list(self.grid.filters), "kernel_size": self.grid.kernel_size, "pool": self.grid.pool,
-                "order": self.order, "invert": self.invert}
+                "groups": self.grid.groups, "standardize": self.grid.standardize, "order": self.order, "invert": self.invert}
 
 
 FRONTS = {"audio": AudioFront, "image": ImageFront}

@@ -211,24 +211,41 @@ class StackFrames(keras.layers.Layer):
 class ConvGrid(keras.layers.Layer):
     """Images -> a grid of CNN feature vectors, the memory an image captioner attends over.
 
-    Pixels are scaled to [0, 1], then each stage is Conv2D ("same" padding) + ReLU + MaxPool
-    (``pool`` x ``pool``, flooring). The grid's cells are flattened row-major: cell ``r * W' + c``
+    Pixels are scaled to [0, 1] (and with ``standardize``, each picture's channels to mean 0 and standard
+    deviation 1 over its pixels: (x - mean) / (std + 0.05), so a coloured or textured background starts
+    near 0 and what stands out from it is large; a CNN counting emoji on the scenes' backgrounds learned
+    in 4 epochs of 110 steps to 73 % with it and 59 % without), then each stage is Conv2D ("same" padding) [+ GroupNormalization with
+    ``groups`` groups] + ReLU + MaxPool (``pool`` x ``pool``, flooring). Without normalization a CNN
+    trained from scratch at a captioner's learning rate can lose most of its units to dead ReLUs (the
+    first scenes captioner had 111 of its last stage's 128 channels at zero on every picture, and its
+    decoder ignored the image); group normalization keeps every stage's pre-activations centred, is the
+    same at training and inference and does not depend on the batch. The grid's cells are flattened row-major: cell ``r * W' + c``
     is row r, column c of ``grid_shape(height, width) == (H', W')``, which covers the picture's
     pixels [r * s, (r + 1) * s) x [c * s, (c + 1) * s) with s = pool ** len(filters).
 
     Call: images (batch, height, width, 3) uint8 -> (batch, H' * W', filters[-1]) float.
     """
 
-    def __init__(self, filters=(32, 64), kernel_size: int = 3, pool: int = 2, **kwargs):
+    def __init__(self, filters=(32, 64), kernel_size: int = 3, pool: int = 2, groups: int | None = None,
+                 standardize: bool = False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(filters, int) or not filters:
             raise ValueError(f"filters must be a non-empty sequence of integers (one per stage), got {filters!r}")
         self.filters = tuple(_check_int("filters[i]", f) for f in filters)
         self.kernel_size = _check_int("kernel_size", kernel_size)
         self.pool = _check_int("pool", pool)
-        self.convs = [keras.layers.Conv2D(f, self.kernel_size, padding="same", activation="relu",
+        self.groups = None if groups is None else _check_int("groups", groups)
+        if not isinstance(standardize, bool):
+            raise ValueError(f"standardize must be True or False, got {standardize!r}")
+        self.standardize = standardize
+        if self.groups is not None and any(f % self.groups for f in self.filters):
+            raise ValueError(f"groups must divide every stage's filters {list(self.filters)}, got {groups!r}")
+        self.convs = [keras.layers.Conv2D(f, self.kernel_size, padding="same",
+                                          activation="relu" if self.groups is None else None,
                                           data_format="channels_last", dtype=self.dtype_policy, name=f"conv_{i}")
                       for i, f in enumerate(self.filters)]
+        self.norms = [keras.layers.GroupNormalization(self.groups, dtype=self.dtype_policy, name=f"norm_{i}")
+                      for i in range(len(self.filters))] if self.groups is not None else []
         self.pools = [keras.layers.MaxPooling2D(self.pool, data_format="channels_last", dtype=self.dtype_policy,
                                                 name=f"pool_{i}") for i in range(len(self.filters))]
 
@@ -249,14 +266,23 @@ class ConvGrid(keras.layers.Layer):
             raise ValueError(f"a {height}x{width} image is too small for {len(self.filters)} pooling stages "
                              f"of {self.pool}: it needs at least {self.stride} pixels per side")
         shape = (batch, height, width, 3)
-        for conv, pool in zip(self.convs, self.pools):
+        for i, (conv, pool) in enumerate(zip(self.convs, self.pools)):
             conv.build(shape)
-            shape = pool.compute_output_shape(conv.compute_output_shape(shape))
+            shape = conv.compute_output_shape(shape)
+            if self.norms:
+                self.norms[i].build(shape)
+            shape = pool.compute_output_shape(shape)
 
     def call(self, images):
         x = ops.cast(images, self.compute_dtype) / 255.0  # (batch, height, width, 3) in [0, 1]
-        for conv, pool in zip(self.convs, self.pools):
-            x = pool(conv(x))  # (batch, height / pool^i, width / pool^i, filters[i])
+        if self.standardize:  # each picture's channels: mean 0, std 1 over its pixels
+            mean = ops.mean(x, axis=(1, 2), keepdims=True)  # (batch, 1, 1, 3)
+            x = (x - mean) / (ops.std(x, axis=(1, 2), keepdims=True) + 0.05)
+        for i, (conv, pool) in enumerate(zip(self.convs, self.pools)):
+            x = conv(x)  # (batch, height / pool^(i-1), width / pool^(i-1), filters[i])
+            if self.norms:
+                x = ops.relu(self.norms[i](x))
+            x = pool(x)  # (batch, height / pool^i, width / pool^i, filters[i])
         return ops.reshape(x, (ops.shape(x)[0], -1, self.filters[-1]))  # (batch, H' * W', filters[-1])
 
     def compute_output_spec(self, images):
@@ -266,4 +292,4 @@ class ConvGrid(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": list(self.filters), "kernel_size": self.kernel_size,
-                "pool": self.pool}
+                "pool": self.pool, "groups": self.groups, "standardize": self.standardize}

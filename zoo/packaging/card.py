@@ -156,9 +156,13 @@ def _parts_and_baseline(declared, metrics: dict) -> str:
             f"{(figures['test'] if label == 'greedy' else figures['beam'] if label == 'beam' else baseline[part])[key]:.2f}"
             for label, key in columns) + " |\n"
         for part, figures in parts.items())
-    note = (f"\n{baseline['name']}: the dataset's baseline, scored on the same test sources by the same evaluation"
-            + (" (`python -m zoo.evaluation.baseline_model1 DATASET`: IBM Model 1 word by word, trained on the "
-               "part's own train split)" if baseline.get("name") == "model1" else "") + ".\n") if baseline else ""
+    if baseline.get("trained"):
+        note = (f"\n{baseline['name']}: the recipe's trained baseline, decoded with the same beam on the same test "
+                f"sources (`zoo evaluate {baseline['name']}` gives its own card's figures).\n")
+    else:
+        note = (f"\n{baseline['name']}: the dataset's baseline, scored on the same test sources by the same evaluation"
+                + (" (`python -m zoo.evaluation.baseline_model1 DATASET`: IBM Model 1 word by word, trained on the "
+                   "part's own train split)" if baseline.get("name") == "model1" else "") + ".\n") if baseline else ""
     return f"""
 ### Test, {"per part" if "parts" in metrics else "against the baseline"}
 | dataset | examples | {header} |

@@ -204,7 +204,8 @@ class AttentionMapLogger(keras.callbacks.Callback):
     (TensorBoard, step = epoch as in Keras' own callback):
 
     - ``attention/NN``: one image per example, the heatmap (output tokens x source tokens) of its
-      best hypothesis, from beam search when ``beam_size > 1`` (see ``zoo.plot``);
+      best hypothesis, from beam search when ``beam_size > 1``, or for a picture its attention over the
+      picture word by word (see ``zoo.plot``);
     - ``predictions``: a text table of the examples' sources, predictions, log-probabilities (and
       references, when given).
 
@@ -213,7 +214,8 @@ class AttentionMapLogger(keras.callbacks.Callback):
 
     Args:
         predictor: a ``zoo.predictor.Predictor`` around the family being trained.
-        examples: source texts (a fixed set, so maps compare across epochs; a few, they are images).
+        examples: sources, texts or (an image model's) PNG/JPEG bytes: a fixed set, so maps compare across
+            epochs; a few, they are images. A picture's map has one panel per output word.
         logdir: TensorBoard folder, a run of its own (e.g. ``<workdir>/logs/attention``).
         every_n_epochs: write after epochs every_n_epochs, 2 * every_n_epochs, ... (1-based).
         beam_size: 1 for greedy decoding, more for beam search.
@@ -227,7 +229,8 @@ class AttentionMapLogger(keras.callbacks.Callback):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if isinstance(examples, (str, bytes)):
-            raise TypeError(f"examples must be a list of source texts, got a single string: {examples!r}")
+            raise TypeError(f"examples must be a list of sources, got a single {type(examples).__name__}: "
+                            f"{examples[:40]!r}")
         self.examples = list(examples)
         predictor.encode_inputs(self.examples)  # a bad example fails here, not after the first epoch
         self.predictor, self.logdir, self.references = predictor, str(logdir), references
@@ -256,9 +259,9 @@ class AttentionMapLogger(keras.callbacks.Callback):
         best = [n_best[0] for n_best in self.predictor.decode(self.examples, beam_size=self.beam_size)]
         with self.writer.as_default(step=epoch):
             if self.predictor.model.has_attention:
-                for index, (text, hypothesis) in enumerate(zip(self.examples, best)):
-                    tf.summary.image(f"attention/{index:02d}", self._pixels(text, hypothesis)[None],
-                                     description=f"source: {text}")
+                for index, (source, hypothesis) in enumerate(zip(self.examples, best)):
+                    tf.summary.image(f"attention/{index:02d}", self._pixels(source, hypothesis)[None],
+                                     description=f"source: {self._name(index)}")
             tf.summary.text("predictions", self._table(best))
         self.writer.flush()
 
@@ -267,20 +270,29 @@ class AttentionMapLogger(keras.callbacks.Callback):
             self.writer.close()
             self.writer = None
 
-    def _pixels(self, text: str, hypothesis) -> np.ndarray:
-        """The example's heatmap -> (height, width, 3) uint8."""
-        from zoo.plot import decoding_name, figure_rgb, hypothesis_figure
+    def _name(self, index: int) -> str:
+        """How the logs show example ``index``: its text, or "picture N" for an image's bytes."""
+        source = self.examples[index]
+        return source if isinstance(source, str) else f"picture {index:02d}"
 
-        return figure_rgb(hypothesis_figure(text, hypothesis, decoding_name(self.beam_size)))
+    def _pixels(self, source, hypothesis) -> np.ndarray:
+        """The example's map -> (height, width, 3) uint8: a heatmap over a text's tokens, or for a picture
+        one panel per word with its attention over the picture (``zoo.plot.image_hypothesis_figure``)."""
+        from zoo.plot import decoding_name, figure_rgb, hypothesis_figure, image_hypothesis_figure
+
+        decoding = decoding_name(self.beam_size)
+        if isinstance(source, bytes):
+            return figure_rgb(image_hypothesis_figure(self.predictor, source, hypothesis, decoding))
+        return figure_rgb(hypothesis_figure(source, hypothesis, decoding))
 
     def _table(self, best) -> np.ndarray:
         """(1 + examples, columns) markdown cells: TensorBoard shows a rank-2 text tensor as a table."""
         header = ["source", "prediction", "log-prob"] + (["references"] if self.references else [])
         rows = [header]
-        for text, hypothesis in zip(self.examples, best):
-            row = [text, hypothesis.text, f"{hypothesis.score:.3f}"]
+        for index, (source, hypothesis) in enumerate(zip(self.examples, best)):
+            row = [self._name(index), hypothesis.text, f"{hypothesis.score:.3f}"]
             if self.references:
-                row.append(" / ".join(self.references.get(text, [])))
+                row.append(" / ".join(self.references.get(source, [])))
             rows.append(row)
         return np.array([[_markdown_literal(cell) for cell in row] for row in rows])
 

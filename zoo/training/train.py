@@ -44,7 +44,8 @@ RECIPE_KEYS = {
     "clipnorm": float, "seed": int, "dev_examples": int,
 }
 OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
-                        "weights_dtype": str, "min_count": int, "frontend": dict, "label_smoothing": float}
+                        "weights_dtype": str, "min_count": int, "frontend": dict, "label_smoothing": float,
+                        "beam_size": int, "baseline_model": str}
 # A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
 TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
 # Tokenizer keys of a recipe that train a subword model ("split": "sentencepiece" only, "vocab_size"
@@ -436,12 +437,19 @@ def tensorboard_callbacks(predictor: Predictor, references: dict[str, list[str]]
     return callbacks
 
 
-def pick_examples(predictor: Predictor, sources, count: int) -> list[str]:
-    """``count`` sources spread from the shortest to the longest, among those the model accepts."""
+def pick_examples(predictor: Predictor, sources, count: int) -> list:
+    """``count`` sources spread from the shortest to the longest, among those the model accepts (for
+    pictures, the first ``count`` the frontend reads: their order is the dataset's, already mixed)."""
     import numpy as np
     import tensorflow as tf
 
-    if predictor.frontend.kind != "text":  # maps over frames or pixels: drawn by the speech/captioning tools
+    if predictor.frontend.kind == "image":
+        sources = [s for s in sources if isinstance(s, bytes)]
+        if not sources:
+            return []
+        errors = predictor.frontend.decode(tf.constant(sources[: 4 * count]))["error"].numpy()
+        return [s for s, error in zip(sources, errors) if not error][:count]
+    if predictor.frontend.kind != "text":  # maps over frames: drawn by the speech tools
         return []
     sources = [s for s in sources if s.strip()]
     if not sources:
