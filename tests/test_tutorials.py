@@ -16,7 +16,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / "tutorials"
-NOTEBOOKS = ("01_quickstart", "02_attention_from_scratch", "07_serving")
+NOTEBOOKS = ("01_quickstart", "02_attention_from_scratch", "06_captioning", "07_serving")
 
 
 def load_sync():
@@ -58,6 +58,11 @@ def from_scratch(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def captioning(tmp_path_factory):
+    return execute("06_captioning", tmp_path_factory.mktemp("06"))
+
+
+@pytest.fixture(scope="module")
 def serving(tmp_path_factory):
     return execute("07_serving", tmp_path_factory.mktemp("07"))
 
@@ -80,7 +85,7 @@ def test_readme_links_every_tutorial_and_says_which_wait_for_their_models():
     section = readme.split("## Tutorials", 1)[1].split("\n## ", 1)[0]
     for name in NOTEBOOKS:
         assert f"tutorials/{name}.ipynb" in section and f"tutorials/{name}.py" in section
-    assert "03 (translation) to 06 (captioning)" in section and "do not exist yet" in section
+    assert "03 (translation) to 05 (speech)" in section and "do not exist yet" in section
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", section):
         assert (ROOT / image).is_file(), image
 
@@ -144,6 +149,27 @@ def test_from_scratch_shipped_model_meets_the_bar_and_aligns_day_month_year(from
     assert len(by_format) == 5 and all(by_format[f] >= 95.0 for f in by_format if not f.startswith("numeric"))
     mass = from_scratch["attention_mass"]
     assert mass["year"] > 0.5 and mass["month"] > 0.5 and mass["day"] > 0.5, mass
+
+
+# --- 06 captioning --------------------------------------------------------------------------------
+
+def test_captioning_holds_out_compositions_and_beats_its_baseline(captioning):
+    assert captioning["fast"] is True
+    assert captioning["held_out_share"] == 1.0  # every test scene shows a pair no training scene does
+    attention, baseline = captioning["exact"], captioning["baseline_exact"]
+    assert attention >= 0.5 and attention > baseline, (attention, baseline)
+
+
+def test_captioning_looks_at_each_emoji_when_it_writes_its_size(captioning):
+    assert captioning["attention_objects"] >= 10
+    assert captioning["size_hits"] >= 0.9 * captioning["attention_objects"]
+    assert captioning["name_hits"] < captioning["size_hits"]  # what the notebook's prose says
+
+
+def test_captioning_training_starts_at_log_vocabulary_and_jpeg_reads_as_png(captioning):
+    loss, log_vocab = captioning["loss"], captioning["log_vocab"]
+    assert len(loss) == 1 and loss[0] < log_vocab * 1.1  # one epoch of 256 scenes: the first steps only
+    assert captioning["jpeg_same"]
 
 
 # --- 07 serving ----------------------------------------------------------------------------------
