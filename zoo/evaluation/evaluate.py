@@ -80,8 +80,8 @@ def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(
     with the length penalty alpha chosen on dev by the dataset's selection metric (its figure for each
     alpha under ``by_alpha_key``). ``recipe`` needs ``name`` and ``dataset``; its ``beam_size`` replaces
     ``beam_size``; with ``baseline_model`` (a pretrained model's name or folder, e.g. an ablation trained
-    with the same budget) that model's test figures, decoded with the same beam, are recorded beside the
-    dataset's own baseline. ``epochs`` (trained) is recorded when given."""
+    with the same budget) that model's test figures, decoded with the same beam, are the recorded baseline
+    (in place of the dataset's own). ``epochs`` (trained) is recorded when given."""
     dataset = recipe["dataset"]
     beam_size = recipe.get("beam_size", beam_size)
     declared = data.get(dataset)
