@@ -115,9 +115,9 @@ def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(
         metrics["baseline"] = {"name": declared.baseline, **{
             name: baseline(declared.baseline)(name, "test") for name in declared.parts or (dataset,)}}
     if "baseline_model" in recipe:
+        other = trained_baseline(recipe["baseline_model"])  # loaded once, scored on each part
         metrics["baseline"] = {"name": recipe["baseline_model"], "trained": True, **{
-            name: evaluate(trained_baseline(recipe["baseline_model"]), name, "test", beam_size=beam_size, alpha=alpha)
-            for name in declared.parts or (dataset,)}}
+            name: evaluate(other, name, "test", beam_size=beam_size, alpha=alpha) for name in declared.parts or (dataset,)}}
     return metrics
 
 

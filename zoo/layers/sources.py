@@ -214,12 +214,14 @@ class ConvGrid(keras.layers.Layer):
     Pixels are scaled to [0, 1] (and with ``standardize``, each picture's channels to mean 0 and standard
     deviation 1 over its pixels: (x - mean) / (std + 0.05), so a coloured or textured background starts
     near 0 and what stands out from it is large; a CNN counting emoji on the scenes' backgrounds learned
-    in 4 epochs of 110 steps to 73 % with it and 59 % without), then each stage is Conv2D ("same" padding) [+ GroupNormalization with
-    ``groups`` groups] + ReLU + MaxPool (``pool`` x ``pool``, flooring). Without normalization a CNN
-    trained from scratch at a captioner's learning rate can lose most of its units to dead ReLUs (the
-    first scenes captioner had 111 of its last stage's 128 channels at zero on every picture, and its
-    decoder ignored the image); group normalization keeps every stage's pre-activations centred, is the
-    same at training and inference and does not depend on the batch. The grid's cells are flattened row-major: cell ``r * W' + c``
+    in 4 epochs of 110 steps to 73 % with it and 59 % without), then each stage is Conv2D ("same"
+    padding) [+ GroupNormalization with ``groups`` groups] + ReLU + MaxPool (``pool`` x ``pool``,
+    flooring). Without normalization a CNN trained from scratch at a captioner's learning rate can lose
+    most of its units to dead ReLUs (the first scenes captioner had 111 of its last stage's 128 channels
+    at zero on every picture, and its decoder ignored the image); group normalization keeps every stage's
+    pre-activations centred, is the same at training and inference and does not depend on the batch.
+
+    The grid's cells are flattened row-major: cell ``r * W' + c``
     is row r, column c of ``grid_shape(height, width) == (H', W')``, which covers the picture's
     pixels [r * s, (r + 1) * s) x [c * s, (c + 1) * s) with s = pool ** len(filters).
 
