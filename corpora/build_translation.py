@@ -19,7 +19,7 @@ It writes, in ``corpora/``:
 - ``build_translation.log``: what the build found and dropped (no timings: it is rebuilt identically).
 - ``SHA256SUMS``: the snapshots' checksums, which ``zoo.data.translation`` verifies on load.
 
-A snapshot is UTF-8 TSV, compressed by Python's ``lzma`` (xz, preset ``XZ_PRESET``, CRC64): a header
+A snapshot is UTF-8 TSV, written by ``zoo.data.corpora.write_tsv`` (xz, CRC64): a header
 line ``split  id  en  es``, then one pair per line in a fixed order (canonical book order; help pages
 sorted by path, paragraphs in page order). No field holds a tab or a newline. The same packages and
 the same liblzma give the same bytes.
@@ -33,7 +33,6 @@ import argparse
 import collections
 import hashlib
 import html.parser
-import lzma
 import math
 import pathlib
 import re
@@ -44,10 +43,9 @@ import sys
 import tempfile
 import unicodedata
 
-from zoo.data.corpora import update_checksums
+from zoo.data.corpora import update_checksums, write_tsv
 
 HERE = pathlib.Path(__file__).resolve().parent
-XZ_PRESET = 9
 HEADER = ("split", "id", "en", "es")
 SNAPSHOTS = {"bible": "bible-en-es.tsv.xz", "libreoffice": "libreoffice-en-es.tsv.xz"}
 LOG = "build_translation.log"
@@ -515,19 +513,6 @@ def _page_order(rows):
 
 # --- snapshots -----------------------------------------------------------------------------------------
 
-def write_snapshot(path: pathlib.Path, rows) -> str:
-    """Writes one snapshot (see the module docstring) -> its SHA-256."""
-    lines = ["\t".join(HEADER)]
-    for row in rows:
-        for field in row:
-            if not field or "\t" in field or "\n" in field or "\r" in field or field != field.strip():
-                raise ValueError(f"bad field {field!r} in {row}")
-        lines.append("\t".join(row))
-    data = lzma.compress(("\n".join(lines) + "\n").encode("utf-8"), format=lzma.FORMAT_XZ,
-                         check=lzma.CHECK_CRC64, preset=XZ_PRESET)
-    path.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
-
 
 def summary(name: str, rows, log) -> None:
     counts = collections.Counter(r[0] for r in rows)
@@ -561,14 +546,14 @@ def main(argv=None) -> None:
     log.append(f"bible: read with pysword {pysword.__version__}")
     rows = build_bible(chapters, log)
     summary("bible", rows, log)
-    sums[SNAPSHOTS["bible"]] = write_snapshot(args.out / SNAPSHOTS["bible"], rows)
+    sums[SNAPSHOTS["bible"]] = write_tsv(args.out / SNAPSHOTS["bible"], HEADER, rows)
 
     with tempfile.TemporaryDirectory() as work:
         root, versions, copyright_text = fetch_help(args.debs, pathlib.Path(work))
         log.append("libreoffice: " + ", ".join(f"{p} {v}" for p, v in versions.items()))
         rows = build_libreoffice(root, log)
     summary("libreoffice", rows, log)
-    sums[SNAPSHOTS["libreoffice"]] = write_snapshot(args.out / SNAPSHOTS["libreoffice"], rows)
+    sums[SNAPSHOTS["libreoffice"]] = write_tsv(args.out / SNAPSHOTS["libreoffice"], HEADER, rows)
     licence = re.search(r"/usr/share/common-licenses/MPL-2\.0", copyright_text)
     if licence:
         shutil.copyfile(licence.group(), args.out / "LICENSE-MPL-2.0")

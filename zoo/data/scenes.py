@@ -45,7 +45,6 @@ import itertools
 import json
 import math
 import os
-import pathlib
 from typing import NamedTuple
 
 import numpy as np

@@ -25,6 +25,7 @@ cer            min    character edits / reference characters, closest reference 
 bleu           max    sacrebleu's corpus BLEU (13a tokenization), every reference used
 chrf           max    sacrebleu's corpus chrF, every reference used
 rouge1/2/L     max    100 x mean F1 of ROUGE-1 / ROUGE-2 / ROUGE-L (``rouge-score``), best reference
+rouge*_stem    max    the same with rouge-score's Porter stemmer (summarization papers' setting)
 =============  =====  ===========================================================================
 
 "Closest reference": the reference with the fewest edits (the first on a tie); its length is the
@@ -228,22 +229,26 @@ def chrf(hypotheses: Hypotheses, references: References) -> float:
     return sacrebleu.corpus_chrf(list(hypotheses), _reference_streams(references)).score
 
 
-def rouge(kind: str) -> Callable[[Hypotheses, References], float]:
-    """The scorer function of one ROUGE kind (``"rouge1"``, ``"rouge2"``, ``"rougeL"``): 100 x the mean
-    over examples of the F1 to the best reference. rouge-score's own tokenizer: lowercased, ASCII
-    letters and digits only (other characters separate tokens), no stemming."""
+def rouge_f1(kind: str, hypotheses: Hypotheses, references: References, stem: bool = False) -> list[float]:
+    """Each example's F1 (0 to 1) of one ROUGE kind (``"rouge1"``, ``"rouge2"``, ``"rougeL"``) to its best
+    reference. rouge-score's own tokenizer: lowercased, ASCII letters and digits only (other characters
+    separate tokens); ``stem``: its Porter stemmer on tokens of more than 3 letters."""
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError:
+        raise ImportError(f"the {kind!r} scorer needs the rouge-score package: pip install rouge-score") from None
+    scorer = rouge_scorer.RougeScorer([kind], use_stemmer=stem)
+    return [scorer.score_multi(list(refs), hypothesis)[kind].fmeasure
+            for hypothesis, refs in zip(hypotheses, references)]
+
+
+def rouge(kind: str, stem: bool = False) -> Callable[[Hypotheses, References], float]:
+    """The scorer function of one ROUGE kind: 100 x the mean over examples of ``rouge_f1``."""
 
     def score(hypotheses: Hypotheses, references: References) -> float:
-        try:
-            from rouge_score import rouge_scorer
-        except ImportError:
-            raise ImportError(f"the {kind!r} scorer needs the rouge-score package: pip install rouge-score") from None
-        scorer = rouge_scorer.RougeScorer([kind], use_stemmer=False)
-        total = sum(scorer.score_multi(list(refs), hypothesis)[kind].fmeasure
-                    for hypothesis, refs in zip(hypotheses, references))
-        return 100.0 * total / len(hypotheses)
+        return 100.0 * sum(rouge_f1(kind, hypotheses, references, stem)) / len(hypotheses)
 
-    score.__name__ = kind
+    score.__name__ = f"{kind}_stem" if stem else kind
     return score
 
 
@@ -266,6 +271,10 @@ for _scorer in (
     Scorer("chrf", chrf, False, "chrF", "`sacrebleu`'s corpus chrF against every reference", percent=False),
     *(Scorer(kind, rouge(kind), False, f"ROUGE-{kind.removeprefix('rouge')}",
              f"mean {kind} F1 to the best reference (`rouge-score`, ASCII letters and digits only)", percent=False)
+      for kind in ("rouge1", "rouge2", "rougeL")),
+    *(Scorer(f"{kind}_stem", rouge(kind, stem=True), False, f"ROUGE-{kind.removeprefix('rouge')}",
+             f"mean {kind} F1 to the best reference (`rouge-score`, ASCII letters and digits only, Porter-stemmed)",
+             percent=False)
       for kind in ("rouge1", "rouge2", "rougeL")),
 ):
     register(_scorer)

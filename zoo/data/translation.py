@@ -22,11 +22,10 @@ such as "And the LORD spake unto Moses, saying," has several).
 from __future__ import annotations
 
 import functools
-import lzma
 import os
 import pathlib
 
-from zoo.data.corpora import CORPORA_DIR, verified_path
+from zoo.data.corpora import CORPORA_DIR, read_tsv, verified_path
 from zoo.data.dataset import SPLITS, Dataset
 
 SNAPSHOTS = {"bible": "bible-en-es.tsv.xz", "libreoffice": "libreoffice-en-es.tsv.xz"}
@@ -46,14 +45,7 @@ def verify(corpus: str, folder: str | os.PathLike | None = None) -> pathlib.Path
 @functools.lru_cache(maxsize=None)
 def _rows(corpus: str, folder: str) -> tuple[tuple[str, str, str, str], ...]:
     path = verify(corpus, folder)
-    lines = lzma.decompress(path.read_bytes()).decode("utf-8").split("\n")
-    if tuple(lines[0].split("\t")) != HEADER or lines[-1]:
-        raise ValueError(f"{path}: not a translation snapshot (header {lines[0][:40]!r})")
-    rows = tuple(tuple(line.split("\t")) for line in lines[1:-1])
-    bad = next((i for i, row in enumerate(rows, 2) if len(row) != 4 or row[0] not in SPLITS), None)
-    if bad is not None:
-        raise ValueError(f"{path}:{bad}: expected 'split<TAB>id<TAB>en<TAB>es', got {lines[bad - 1][:80]!r}")
-    return rows
+    return read_tsv(path, HEADER, SPLITS, "translation")
 
 
 def rows(corpus: str, folder: str | os.PathLike | None = None) -> tuple[tuple[str, str, str, str], ...]:
