@@ -10,11 +10,24 @@ import keras
 import numpy as np
 import pytest
 
+import zoo
 from conftest import TOY_RECIPE
-from zoo.text.vocab import END_ID, START_ID
+from zoo import data, models
+from zoo.text.vocab import END_ID, START_ID, UNK_ID
 from zoo.training import arrays
+from zoo.training.losses import compile_trainer
 from zoo.training.schedule import check_plateau, lr_callback
 from zoo.training.train import load_recipe, train
+
+# tests/test_toy_copy.py's recipe: zoo.training.train fits it to >= 95 % test exact match in its 2 epochs.
+COPY_RECIPE = {
+    "name": "toy-copy", "dataset": "toy-copy", "family": "pointer_generator",
+    "model": {"embedding_dim": 16, "encoder_units": 32, "units": 64, "max_oov": 10, "dropout": 0.0},
+    "source_tokenizer": {"split": "whitespace"}, "target_tokenizer": {"split": "whitespace"},
+    "max_source_length": 12, "max_target_length": 4, "batch_size": 64, "epochs": 2,
+    "learning_rate": 0.01, "decay_from_epoch": 100, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 1,
+    "dev_examples": 300, "min_count": 5,  # the vocabulary: the 20 common words, hardly any random one
+}
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +166,60 @@ def test_a_metric_exact_matches_cannot_compute_selects_by_dev_cross_entropy(arra
     column = history[0].split(",").index("val_token_cross_entropy")
     figures = [float(line.split(",")[column]) for line in history[1:]]
     assert state["epoch"] == 2 and state["best"] == pytest.approx(min(figures), rel=1e-6) and figures[1] < figures[0]
+
+
+def test_a_copy_model_trains_from_arrays_holding_extended_ids_and_packages_a_copier(tmp_path):
+    """pointer_generator on toy-copy (targets: a sentence's first three words, most of them outside the
+    vocabulary): the arrays give those words the source's extended ids, and the model fitted on them
+    copies as the one ``zoo train`` fits (a model that cannot copy stays under 20 %, tests/test_toy_copy.py)."""
+    path = arrays.write(dict(COPY_RECIPE), tmp_path)
+    state = arrays.train(tmp_path, verbose=0)
+    predictor, metrics = train(dict(COPY_RECIPE), tmp_path, epochs=0, output=tmp_path / "pretrained", verbose=0,
+                               attention_examples=0)
+    vocabulary = predictor.target_tokenizer.vocabulary
+    size = len(vocabulary)
+
+    stored = np.load(path)
+    pairs = data.load("toy-copy", "train")
+    assert len(stored["train_target"]) == len(pairs)  # none dropped: row i is pair i
+    row = next(i for i, (_, target) in enumerate(pairs) if any(w not in vocabulary.tokens for w in target.split()))
+    words = pairs[row][0].split()
+    new = {}  # the source's words outside the vocabulary, numbered by first appearance
+    expected = [vocabulary.id(w) if w in vocabulary.tokens else size + new.setdefault(w, len(new)) for w in words]
+    assert stored["train_source_extended"][row].tolist() == expected + [0] * (12 - len(words))
+    assert stored["train_target"][row].tolist() == expected[:3] + [0]  # a copied word: the id of its source place
+    assert max(expected[:3]) >= size and UNK_ID not in stored["train_target"]
+    assert (stored["train_target"] >= size).sum() / (stored["train_target"] != 0).sum() > 0.5  # mostly copied
+    assert stored["dev_source_extended"].shape == stored["dev_source"].shape
+    assert (stored["dev_reference"] >= size).any()
+
+    print(f"\ntoy copy from arrays ({keras.backend.backend()}): dev exact match {state['best']:.1f}%, "
+          f"test {metrics['test']['exact_match']:.1f}% after {state['epoch']} epochs")
+    assert state["epoch"] == COPY_RECIPE["epochs"] and state["best"] >= 95.0
+    # zoo.training.train scores the text the same weights emit alike: the extended dev references are right
+    assert metrics["dev"]["exact_match"] == pytest.approx(state["best"], abs=1e-6)
+    assert metrics["test"]["exact_match"] >= 95.0
+    fresh = ["zebu the kofi and mapo lisen", "a karotu is bimu rasel", "vonapi dulek of the sarima"]
+    copied = [" ".join(s.split()[:3]) for s in fresh]
+    assert {w for text in copied for w in text.split() if w not in vocabulary.tokens} == {"zebu", "karotu", "vonapi",
+                                                                                          "dulek"}
+    assert zoo.load(tmp_path / "pretrained").predict(fresh) == copied
+
+
+def test_the_coverage_loss_adds_to_the_compiled_loss_of_both_training_paths():
+    """``compile_trainer`` (``zoo train`` and step 2 alike): the loss of a pointer-generator with coverage is
+    the cross-entropy plus λ times its coverage loss, on this backend too."""
+    rng = np.random.default_rng(0)
+    source = rng.integers(4, 12, (8, 6))
+    inputs, target, weights = arrays.BucketedBatches(source, rng.integers(4, 14, (8, 4)), batch_size=8,
+                                                     source_extended=np.where(source >= 10, source + 2, source))[0]
+    losses = []
+    for weight in (0.0, 1.0, 3.0):
+        keras.utils.set_random_seed(3)  # the same weights each time: the coverage loss has none
+        model = models.build("pointer_generator", {"source_vocab_size": 12, "target_vocab_size": 12, "embedding_dim": 4,
+                                                   "encoder_units": 4, "units": 8, "max_oov": 2, "coverage": True,
+                                                   "coverage_weight": weight})
+        compile_trainer(model, {"learning_rate": 0.01, "clipnorm": 5.0})
+        losses.append(model.trainer.evaluate(inputs, target, sample_weight=weights, verbose=0, return_dict=True)["loss"])
+    assert losses[1] > losses[0] + 1e-3
+    assert losses[2] - losses[0] == pytest.approx(3 * (losses[1] - losses[0]), rel=1e-3)

@@ -7,10 +7,13 @@ splits in three:
 1. ``python -m zoo.training.arrays write RECIPE WORKDIR`` (with TensorFlow, any CPU): does what ``zoo train``
    does before fitting (vocabularies, a distillation teacher's outputs, the initial weights of
    ``init_from``) and writes the tokenized training pairs and dev split as padded id arrays
-   (``WORKDIR/arrays.npz``, with ``arrays.json`` and ``recipe.json``).
+   (``WORKDIR/arrays.npz``, with ``arrays.json`` and ``recipe.json``). For a copy model
+   (``pointer_generator``: its source frontend gives ``source_extended``) they also hold each source
+   token's extended id, and targets hold a copied word's extended id, as ``zoo.data.pipeline`` makes them.
 2. ``KERAS_BACKEND=jax python -m zoo.training.arrays train WORKDIR`` (Keras and NumPy only, any backend): fits
-   the recipe's model on those arrays, bucketed by length, with the recipe's optimizer and schedule,
-   scores dev greedy outputs by the dataset's selection metric after each epoch when exact matches
+   the recipe's model on those arrays, bucketed by length, compiled as ``zoo train`` compiles it
+   (``compile_trainer``: a family's own loss terms included), with the recipe's schedule, scores dev
+   greedy outputs by the dataset's selection metric after each epoch when exact matches
    decide it (``DevWordErrorRate``), else (BLEU, chrF: scorers that need text) by the dev token
    cross-entropy under teacher forcing (``val_token_cross_entropy``), and keeps the best weights in
    ``WORKDIR/checkpoints`` (``AtomicCheckpoint``); a killed run resumes (``AtomicBackup``).
@@ -32,10 +35,10 @@ import numpy as np
 from zoo import models
 from zoo.data import scorers
 from zoo.data.dataset import Monitor, dev_log
-from zoo.decoding import Greedy, compile_decoder, search
+from zoo.decoding import Greedy, compile_decoder, search, source_inputs
 from zoo.text.vocab import END_ID, START_ID
 from zoo.training.callbacks import AtomicBackup, AtomicCheckpoint
-from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.training.losses import compile_trainer
 from zoo.training.schedule import lr_callback
 
 log = logging.getLogger(__name__)
@@ -51,12 +54,13 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
     ``arrays.npz`` holds ``train_source`` (n, max_source_length) and ``train_target``
     (n, max_target_length) right-padded ids (no <s> / </s>), ``dev_source`` (d, max_source_length)
     and every dev reference ``dev_reference`` (r, max_target_length + 1, ending in </s>) with the
-    row of its source ``dev_reference_row`` (r,). Returns the path of ``arrays.npz``."""
-    import tensorflow as tf
-
+    row of its source ``dev_reference_row`` (r,). For a copy model also ``train_source_extended``
+    (n, max_source_length) and ``dev_source_extended`` (d, max_source_length), each source token's id
+    in the extended vocabulary (``zoo.frontends.text``); then a target or reference word the vocabulary
+    lacks but its source holds has that extended id. Returns the path of ``arrays.npz``."""
     from zoo import data
-    from zoo.data.pipeline import tokenize_pairs
-    from zoo.training.train import load_initial_model, load_recipe, training_data
+    from zoo.data.pipeline import encode_pairs
+    from zoo.training.train import load_initial_model, load_recipe, source_frontend, training_data
 
     recipe = load_recipe(recipe)
     if "frontend" in recipe:
@@ -69,34 +73,23 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
     train_pairs, distilled, source_tokenizer, target_tokenizer = training_data(recipe, workdir, init)
     source_vocab, target_vocab = source_tokenizer.vocabulary, target_tokenizer.vocabulary
     source_width, target_width = recipe["max_source_length"], recipe["max_target_length"]
-    source, target, report = tokenize_pairs(train_pairs, source_tokenizer, target_tokenizer, source_width, target_width)
-
+    frontend = source_frontend(recipe, source_tokenizer, target_tokenizer)
+    features, target, report = encode_pairs(train_pairs, frontend, target_tokenizer, source_width, target_width)
     references = data.references(recipe["dataset"], "dev")
-    sources = list(references)
-    encoded = source_tokenizer.encode(tf.constant(sources))
-    lengths = encoded.row_lengths().numpy()
-    fits = np.flatnonzero((lengths > 0) & (lengths <= source_width))
-    dev_sources = [sources[i] for i in fits]
-    rows = [row for row, s in enumerate(dev_sources) for _ in references[s]]
-    reference_ids = target_tokenizer.encode(tf.constant([t for s in dev_sources for t in references[s]]))
-    reference_ids = tf.concat([reference_ids, tf.fill([reference_ids.nrows(), 1], END_ID)], axis=1)
-    arrays = dict(
-        train_source=source.to_tensor(0, shape=[None, source_width]).numpy(),
-        train_target=target.to_tensor(0, shape=[None, target_width]).numpy(),
-        dev_source=tf.gather(encoded, fits).to_tensor(0, shape=[None, source_width]).numpy(),
-        # a reference longer than the model may emit can never match: cut, it still cannot match
-        dev_reference=reference_ids.to_tensor(0, shape=[None, target_width + 1]).numpy(),
-        dev_reference_row=np.asarray(rows, "int32"),
-    )
+    arrays = {f"train_{key}": features[key].to_tensor(0, shape=[None, source_width]).numpy()
+              for key in ("source", "source_extended") if key in features}
+    arrays["train_target"] = target.to_tensor(0, shape=[None, target_width]).numpy()
+    arrays.update(_dev_arrays(references, frontend, target_tokenizer, target_width))
     if selection.get("proxy"):  # scored by teacher forcing: each reference as a target, without </s>
         arrays["dev_target"] = np.where(arrays["dev_reference"] == END_ID, 0, arrays["dev_reference"])[:, :target_width]
     path = workdir / "arrays.npz"
     np.savez_compressed(path, **{name: value.astype("int32") for name, value in arrays.items()})
     if init is not None:
         init.model.save_weights(str(workdir / "init.weights.h5"))
+    dev_sources = len(arrays["dev_source"])
     about = {"source_vocab_size": len(source_vocab), "target_vocab_size": len(target_vocab),
              "train_examples": report.kept, "dropped_empty": report.empty, "dropped_too_long": report.too_long,
-             "dev_sources": len(dev_sources), "dev_sources_too_long": len(references) - len(dev_sources),
+             "dev_sources": dev_sources, "dev_sources_too_long": len(references) - dev_sources,
              "init_from": recipe.get("init_from"), **({"distillation": distilled} if distilled else {}),
              "selection": selection}
     (workdir / "arrays.json").write_text(json.dumps(about, indent=2))
@@ -105,19 +98,57 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
     return path
 
 
-class BucketedBatches(keras.utils.PyDataset):
-    """Teacher-forced batches ``({"source", "source_length", "decoder_input"}, decoder_target, weights)`` from padded id
-    arrays, as ``zoo.data.pipeline`` makes them, grouped by length: each batch is padded to its
-    bucket's width (``BUCKET_WIDTHS`` and the longest), so a compiled train step sees only that many
-    shapes. Batches are full: a bucket's last one is topped up with other examples of the bucket
-    drawn at random. Every epoch reshuffles the buckets and the batch order (seeded)."""
+def _dev_arrays(references: dict, frontend, target_tokenizer, target_width: int) -> dict:
+    """The dev sources the text ``frontend`` accepts (not empty, not too long) and all their references
+    -> {"dev_source" (d, S), ["dev_source_extended" (d, S),] "dev_reference" (r, target_width + 1),
+    "dev_reference_row" (r,)} as ``write`` stores them (S: the frontend's ``max_length``); sources are
+    decoded ``zoo.data.pipeline.CHUNK`` at a time, as for training."""
+    import tensorflow as tf
 
-    def __init__(self, source, target, batch_size: int, seed: int = 0, widths=BUCKET_WIDTHS, **kwargs):
+    from zoo.data.pipeline import CHUNK
+
+    sources, width = list(references), frontend.max_length
+    parts, errors = {}, []
+    for start in range(0, len(sources), CHUNK):
+        part = frontend.decode(tf.constant(sources[start:start + CHUNK]))  # each (chunk, <= S)
+        errors.append(part["error"].numpy())
+        for key, padding in (("source", 0), ("source_extended", 0), ("source_tokens", "")):
+            if key in part:
+                columns = [[0, 0], [0, width - tf.shape(part[key])[1]]]
+                parts.setdefault(key, []).append(tf.pad(part[key], columns, constant_values=padding))
+    fits = np.flatnonzero(np.concatenate(errors) == b"")
+    features = {key: tf.gather(tf.concat(values, axis=0), fits) for key, values in parts.items()}  # (d, S) each
+    rows = np.asarray([row for row, i in enumerate(fits) for _ in references[sources[i]]], "int32")
+    tokens = target_tokenizer.tokenize(tf.constant([t for i in fits for t in references[sources[i]]]))
+    if "source_extended" in features:
+        ids = frontend.extend_targets(tokens, tf.gather(features["source_tokens"], rows),
+                                      tf.gather(features["source_extended"], rows))
+    else:
+        ids = target_tokenizer.lookup(tokens)
+    ids = tf.concat([ids, tf.fill([ids.nrows(), 1], END_ID)], axis=1)
+    arrays = {f"dev_{key}": features[key].numpy() for key in ("source", "source_extended") if key in features}
+    # a reference longer than the model may emit can never match: cut, it still cannot match
+    arrays["dev_reference"] = ids.to_tensor(0, shape=[None, target_width + 1]).numpy()
+    arrays["dev_reference_row"] = rows
+    return arrays
+
+
+class BucketedBatches(keras.utils.PyDataset):
+    """Teacher-forced batches ``({"source", "source_length", "decoder_input", [copy: "source_extended"]},
+    decoder_target, weights)`` from padded id arrays, as ``zoo.data.pipeline`` makes them, grouped by
+    length: each batch is padded to its bucket's width (``BUCKET_WIDTHS`` and the longest), so a
+    compiled train step sees only that many shapes. Batches are full: a bucket's last one is topped
+    up with other examples of the bucket drawn at random. Every epoch reshuffles the buckets and the
+    batch order (seeded). A copy model's ``source_extended`` (n, S) is cut like ``source``."""
+
+    def __init__(self, source, target, batch_size: int, seed: int = 0, widths=BUCKET_WIDTHS, source_extended=None,
+                 **kwargs):
         super().__init__(**kwargs)
         source, target = np.asarray(source, "int32"), np.asarray(target, "int32")  # (n, S), (n, T)
         n, target_width = target.shape
         target_lengths = (target != 0).sum(axis=1)
         self.source = source
+        self.source_extended = None if source_extended is None else np.asarray(source_extended, "int32")  # (n, S)
         self.decoder_input = np.concatenate([np.full((n, 1), START_ID, "int32"), target], axis=1)  # (n, T + 1)
         self.decoder_target = np.concatenate([target, np.zeros((n, 1), "int32")], axis=1)  # (n, T + 1)
         self.decoder_target[np.arange(n), target_lengths] = END_ID
@@ -156,6 +187,8 @@ class BucketedBatches(keras.utils.PyDataset):
         source = self.source[rows, :width]
         inputs = {"source": source, "source_length": (source != 0).sum(axis=1).astype("int32"),
                   "decoder_input": self.decoder_input[rows, :width]}
+        if self.source_extended is not None:
+            inputs["source_extended"] = self.source_extended[rows, :width]
         return inputs, decoder_target, (decoder_target != 0).astype("float32")
 
     def on_epoch_end(self):
@@ -166,31 +199,36 @@ class DevWordErrorRate(keras.callbacks.Callback):
     """Greedy-decodes the dev sources after each epoch, counts the outputs that are not exactly one of
     their references (on token ids, as the ``wer_sequence`` scorer counts tokens) and logs the dataset's
     selection metric from that: ``dev_<metric>``, computed by ``scorer`` (``zoo.data.scorers``), which must be
-    one that exact matches decide (``wer_sequence``: that percentage; ``exact_match``: 100 minus it)."""
+    one that exact matches decide (``wer_sequence``: that percentage; ``exact_match``: 100 minus it).
+    A copy model decodes with each source's ``source_extended`` (d, S) and its references hold
+    extended ids."""
 
     def __init__(self, model, sources, references, reference_rows, chunk: int = 2048, metric: str = "wer",
-                 scorer: str = "wer_sequence"):
+                 scorer: str = "wer_sequence", source_extended=None):
         super().__init__()
         self.metric, self.figure = metric, _from_sequence_error(metric, scorer)
-        self.sources = np.asarray(sources, "int32")  # (d, S)
+        self.inputs = source_inputs(np.asarray(sources, "int32"))  # {"source" (d, S), "source_length" (d,)}
+        if source_extended is not None:
+            self.inputs["source_extended"] = np.asarray(source_extended, "int32")  # (d, S)
         self.references = np.asarray(references, "int32")  # (r, T + 1), each ending in </s>
         self.reference_rows = np.asarray(reference_rows)  # (r,)
         self.chunk = chunk
         max_length = self.references.shape[1]
-        self.decode = compile_decoder(lambda ids: search(model, ids, Greedy(), max_length=max_length).ids,
+        self.decode = compile_decoder(lambda inputs: search(model, inputs, Greedy(), max_length=max_length).ids,
                                       model.trainer.variables)
 
     def word_error_rate(self) -> float:
         outputs = []
-        for start in range(0, len(self.sources), self.chunk):
-            block = self.sources[start:start + self.chunk]
-            filler = np.repeat(block[:1], self.chunk - len(block), axis=0)  # one shape: one compilation
-            ids = np.asarray(self.decode(np.concatenate([block, filler])))[:len(block), 0]  # (chunk, T + 1)
-            outputs.append(ids)
+        count = len(self.inputs["source"])
+        for start in range(0, count, self.chunk):
+            rows = np.arange(start, start + self.chunk)
+            rows = np.where(rows < count, rows, start)  # a last chunk topped up with its first row: one shape
+            ids = np.asarray(self.decode({key: value[rows] for key, value in self.inputs.items()}))  # (chunk, 1, T + 1)
+            outputs.append(ids[:count - start, 0])
         outputs = np.concatenate(outputs)
         ended = np.cumsum(outputs == END_ID, axis=1) - (outputs == END_ID) > 0  # after the first </s>
         outputs = np.where(ended, 0, outputs)
-        matched = np.zeros(len(self.sources), bool)
+        matched = np.zeros(count, bool)
         same = (outputs[self.reference_rows] == self.references).all(axis=1)
         np.logical_or.at(matched, self.reference_rows, same)
         return 100.0 * (1.0 - matched.mean())
@@ -268,21 +306,24 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
                          recipe.get("precision", "float32"))
     if (workdir / "init.weights.h5").is_file():  # a resumed run's backup replaces these before fit
         model.load_weights(str(workdir / "init.weights.h5"))
-    model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
-                          loss=masked_loss(recipe.get("label_smoothing", 0.0)), weighted_metrics=[masked_accuracy(), token_cross_entropy()])
-    batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"])
+    compile_trainer(model, recipe)
+    copy = "train_source_extended" in arrays  # a copy model's arrays (``write``)
+    batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"],
+                              source_extended=arrays["train_source_extended"] if copy else None)
     selection = about.get("selection") or _selection(recipe["dataset"])  # arrays.json of older runs has none
     backup = AtomicBackup(str(workdir / "backup"))
     if selection.get("proxy"):  # dev batches as training's, scored by teacher forcing
         rows = arrays["dev_reference_row"]
         validation = BucketedBatches(arrays["dev_source"][rows], arrays["dev_target"], recipe["batch_size"],
-                                     seed=recipe["seed"])
+                                     seed=recipe["seed"],
+                                     source_extended=arrays["dev_source_extended"][rows] if copy else None)
         monitor, dev_score = Monitor(f"val_{selection['proxy']}", "min"), []
     else:
         validation = None
         monitor = Monitor.of(selection["metric"], selection["scorer"])
         dev_score = [DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"],
-                                      metric=selection["metric"], scorer=selection["scorer"])]
+                                      metric=selection["metric"], scorer=selection["scorer"],
+                                      source_extended=arrays["dev_source_extended"] if copy else None)]
     callbacks = [
         *dev_score,
         AtomicCheckpoint(str(workdir / "checkpoints"), model, monitor=monitor.name, mode=monitor.mode),

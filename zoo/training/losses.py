@@ -1,7 +1,18 @@
-"""Training losses and metrics (backend-agnostic): what ``zoo.training.train`` compiles a family with."""
+"""Training losses and metrics (backend-agnostic): what ``zoo.training.train`` and
+``zoo.training.arrays`` compile a family with (``compile_trainer``)."""
 from __future__ import annotations
 
 import keras
+
+
+def compile_trainer(model, recipe: dict) -> None:
+    """Compiles ``model.trainer`` (a ``zoo.models`` family) for a recipe, one way for every training
+    path: Adam with its ``learning_rate`` and ``clipnorm``, ``masked_loss`` with its ``label_smoothing``,
+    and the weighted metrics ``token_accuracy`` and ``token_cross_entropy``. A family's own loss terms
+    (``add_loss``: the pointer-generator's coverage loss) add to the loss Keras minimizes."""
+    model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
+                          loss=masked_loss(recipe.get("label_smoothing", 0.0)),
+                          weighted_metrics=[masked_accuracy(), token_cross_entropy()])
 
 
 def masked_loss(label_smoothing: float = 0.0):
