@@ -167,3 +167,35 @@ def test_the_export_captions_as_predict_and_answers_every_bad_picture_in_its_row
     length = len(hypothesis.attention)
     assert [t.decode() for t in attention["output_tokens"][0][:length]] == (hypothesis.tokens + ["</s>"])[:length]
     np.testing.assert_allclose(attention["weights"][0][:length], hypothesis.attention, atol=1e-4)
+
+
+# --- caption-digits: handwritten digit rows and grids ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def digit_reader():
+    return zoo.load("caption-digits")
+
+
+def test_the_digits_card_meets_the_issue_bar_and_zoo_evaluate_reproduces_it(digit_reader):
+    metrics = metrics_of("caption-digits")
+    beam = metrics["beam"]
+    print(f"\ncaption-digits test digit accuracy: greedy {metrics['test']['digit_accuracy']:.2f}%, "
+          f"beam {beam['test']['digit_accuracy']:.2f}% (exact {beam['test']['exact_match']:.1f}%)")
+    assert beam["strategy"]["beam_size"] == 3 and beam["test"]["count"] == 1000
+    assert beam["test"]["digit_accuracy"] >= 95.0  # the issue's must
+    result = evaluate(digit_reader, "digit-grids", "test")
+    for key in ("exact_match", "digit_accuracy"):
+        assert result[key] == pytest.approx(metrics["test"][key], abs=0.3), key
+
+
+def test_digit_rows_are_read_left_to_right(digit_reader):
+    """On fresh rows of test digit strings, most readings are exact, and in each exact one the attention
+    peaks move right digit by digit (the grid's columns, as ``zoo.plot`` maps cells to pixels)."""
+    rows = [grid for grid in scenes.digit_grids(60, seed=98, split="test") if grid.shape[0] == 1]
+    best = [n_best[0] for n_best in digit_reader.decode([grid.png for grid in rows], beam_size=3)]
+    right = [(grid, hypothesis) for grid, hypothesis in zip(rows, best) if hypothesis.text == grid.caption]
+    assert len(rows) >= 20 and len(right) >= 0.8 * len(rows)
+    _, columns = digit_reader.model.source_front.grid_shape
+    for grid, hypothesis in right:
+        peaks = [int(np.argmax(weights)) % columns for weights in hypothesis.attention[: len(grid.scans)]]
+        assert peaks == sorted(peaks) and len(set(peaks)) == len(peaks), (grid.caption, peaks)

@@ -15,7 +15,8 @@ IMAGE = {"kind": "image", "height": 16, "width": 48, "filters": [4, 8], "order":
 MODELS = {
     "luong-audio": ("luong", dict(embedding_dim=6, encoder_units=5, units=8, source=AUDIO)),
     "bahdanau-audio": ("bahdanau", dict(embedding_dim=6, encoder_units=5, units=8, source=AUDIO)),
-    "luong-image-rows": ("luong", dict(embedding_dim=6, encoder_units=5, units=8, source={**IMAGE, "order": "rows"})),
+    "luong-image-rows": ("luong", dict(embedding_dim=6, encoder_units=5, units=8,
+                                       source={**IMAGE, "order": "rows", "positions": True})),
     "bahdanau-image-strip": ("bahdanau", dict(embedding_dim=6, encoder_units=5, units=8, source=IMAGE)),
 }
 DECODER_INPUT = np.array([[1, 4, 5, 6], [1, 7, 8, 0]], "int32")
@@ -102,10 +103,41 @@ def test_spec_augment_changes_training_only():
     assert not np.allclose(np.asarray(model.trainer(batch, training=True)), inference)
 
 
+def test_positions_tell_the_cells_of_a_plain_picture_apart():
+    from zoo.layers.fronts import ImageFront
+
+    plain = np.full((1, 32, 32, 3), 200, "uint8")  # nothing but background: every interior cell alike
+    lengths = np.array([32 * 32], "int32")
+    for positions in (False, True):
+        keras.utils.set_random_seed(0)
+        front = ImageFront(32, 32, filters=[4, 8], positions=positions)  # an 8 x 8 grid
+        cells = np.asarray(front(plain, lengths)[0])[0].reshape(8, 8, 8)[1:-1, 1:-1].reshape(36, 8)
+        distinct = len({tuple(np.round(cell, 4)) for cell in cells})
+        assert distinct == (36 if positions else 1), positions
+        assert ImageFront.from_config(front.get_config()).positions is positions
+
+
+def test_the_positions_start_as_sinusoids_where_a_step_right_is_one_linear_map():
+    from zoo.layers.fronts import grid_sinusoids
+
+    table = grid_sinusoids(3, 4, 16).reshape(3, 4, 16)  # rows, columns: 8 channels of row, 8 of column
+    np.testing.assert_array_equal(table[:, :, :8], table[:, :1, :8].repeat(4, axis=1))  # the row's half
+    np.testing.assert_array_equal(table[:, :, 8:], table[:1, :, 8:].repeat(3, axis=0))  # the column's half
+    np.testing.assert_allclose(table[0, 0], [0, 1] * 4 + [0, 1] * 4)  # sin 0, cos 0
+    columns = table[0, :, 8:].reshape(4, 4, 2)  # (column, frequency, sin / cos)
+    frequencies = 1.0 / 10000.0 ** (np.arange(4) / 4)
+    for k, w in enumerate(frequencies):  # each pair turns by its angle w per column, from every column
+        turn = np.array([[np.cos(w), -np.sin(w)], [np.sin(w), np.cos(w)]])  # (sin, cos) @ turn
+        np.testing.assert_allclose(columns[:-1, k] @ turn, columns[1:, k], atol=1e-6)
+    assert grid_sinusoids(2, 2, 7)[:, -1].tolist() == [0.0] * 4  # an odd last channel
+
+
 def test_a_bad_source_config_is_a_clear_error():
     with pytest.raises(ValueError, match=r"source kind must be one of \['audio', 'image'\]"):
         build("luong", {"source_vocab_size": None, "target_vocab_size": 9, "source": {"kind": "video"}})
     with pytest.raises(ValueError, match="order must be one of"):
         build("luong", {"source_vocab_size": None, "target_vocab_size": 9, "source": {**IMAGE, "order": "spiral"}})
+    with pytest.raises(ValueError, match="positions must be True or False, got 'yes'"):
+        build("luong", {"source_vocab_size": None, "target_vocab_size": 9, "source": {**IMAGE, "positions": "yes"}})
     with pytest.raises(ValueError, match="source_vocab_size must be a positive integer, got None"):
         build("luong", {"source_vocab_size": None, "target_vocab_size": 9})

@@ -31,6 +31,7 @@ VARIANTS = {
     "projected": dict(memory_units=7, dropout=0.1),
     "no-gate": dict(gate=False),
     "baseline": dict(attention=False, attention_penalty=0.0),
+    "max-init": dict(init_pool="max"),
 }
 DECODER_INPUT = np.array([[1, 4, 5, 6], [1, 7, 8, 0]], "int32")
 TARGET = np.array([[4, 5, 6, 2], [7, 8, 2, 0]], "int32")
@@ -103,13 +104,13 @@ def test_attention_sums_to_one_over_the_real_cells_only():
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
 
 
-@pytest.mark.parametrize("variant", ["default", "baseline"])
+@pytest.mark.parametrize("variant", ["default", "baseline", "max-init"])
 def test_config_and_weights_round_trip(variant, tmp_path):
     model = tiny(**VARIANTS[variant])
     config = json.loads(json.dumps(model.get_config()))  # what a recipe or a pretrained config.json holds
     assert config == {"source_vocab_size": None, "target_vocab_size": 9, "source": IMAGE, "embedding_dim": 6,
                       "units": 8, "attention_units": 5, "memory_units": None, "gate": True, "attention": True,
-                      "attention_penalty": 1.0, "dropout": 0.0, **VARIANTS[variant]}
+                      "attention_penalty": 1.0, "dropout": 0.0, "init_pool": "mean", **VARIANTS[variant]}
     clone = build("show_attend_tell", config)
     assert clone.get_config() == model.get_config() and clone.count_params() == model.count_params()
     assert not np.allclose(trainer(clone), trainer(model))  # fresh weights differ...
@@ -202,6 +203,27 @@ def test_bad_configs_are_clear_errors():
         tiny(attention_penalty=-1.0)
     with pytest.raises(ValueError, match="memory_units must be a positive integer"):
         tiny(memory_units=0)
+    with pytest.raises(ValueError, match=r"init_pool must be one of \['max', 'mean'\], got 'sum'"):
+        tiny(init_pool="sum")
+
+
+def test_the_first_state_comes_from_the_mean_or_the_max_of_the_cells():
+    from zoo.layers.attention import masked_max
+
+    memory = np.random.default_rng(1).normal(size=(3, 5, 4)).astype("float32")  # (batch, cells, features)
+    mask = np.array([[1, 1, 1, 1, 1], [1, 0, 1, 0, 0], [0, 0, 0, 0, 0]], bool)
+    pooled = np.asarray(masked_max(memory, mask))
+    np.testing.assert_allclose(pooled[0], memory[0].max(axis=0))
+    np.testing.assert_allclose(pooled[1], memory[1, [0, 2]].max(axis=0))  # masked cells never win
+    np.testing.assert_array_equal(pooled[2], 0.0)  # nothing real: zeros, as masked_mean
+    for pool in ("mean", "max"):
+        model = tiny(init_pool=pool)
+        context, state = model.encode(images())
+        cells = np.asarray(context["memory"])  # (batch, cells, C)
+        first = getattr(cells, pool)(axis=1)
+        expected = [np.asarray(s) for s in model.bridge([first, first])]
+        for name, value in zip(model.state_names, expected):
+            np.testing.assert_allclose(np.asarray(state[name]), value, atol=1e-6)
 
 
 # --- it learns ----------------------------------------------------------------------------------------

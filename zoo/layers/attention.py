@@ -34,6 +34,15 @@ def masked_mean(memory, memory_mask):
     return ops.sum(memory * weights, axis=1) / count  # (batch, m_units)
 
 
+def masked_max(memory, memory_mask):
+    """Each feature's largest value over the real memory positions: memory (batch, src_len, m_units),
+    memory_mask (batch, src_len) bool -> (batch, m_units) (zeros for a fully masked row)."""
+    real = memory_mask[:, :, None]  # (batch, src_len, 1)
+    lowest = ops.min(memory, axis=1, keepdims=True)  # (batch, 1, m_units): never above a real value
+    largest = ops.max(ops.where(real, memory, lowest), axis=1)  # (batch, m_units)
+    return ops.where(ops.any(memory_mask, axis=1)[:, None], largest, ops.zeros_like(largest))
+
+
 def additive_scores(query, memory, query_kernel, memory_kernel, score_vector):
     """vᵀ tanh(W q + U m_j) for every memory position j.
 

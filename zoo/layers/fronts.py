@@ -20,6 +20,7 @@ Backend-agnostic: ``keras.layers`` and ``keras.ops`` only.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from zoo.layers.sources import ConvGrid, LogMelSpectrogram, SpecAugment, StackFrames
@@ -71,6 +72,24 @@ class AudioFront(keras.layers.Layer):
         return {**super().get_config(), **self.settings}
 
 
+def grid_sinusoids(rows: int, columns: int, channels: int) -> np.ndarray:
+    """(rows * columns, channels) float32, row-major: the first half of the channels are sin / cos pairs
+    of the cell's row at wavelengths 2 pi to 2 pi * 10000 (Vaswani et al. 2017), the second half the
+    same of its column (as DETR's 2D encoding); an odd last channel is 0."""
+    half = channels // 2
+    frequencies = 1.0 / 10000.0 ** (np.arange(half // 2) / max(half // 2, 1))  # (half / 2,)
+
+    def waves(index):  # (n,) -> (n, half)
+        angles = index[:, None] * frequencies[None, :]
+        return np.stack([np.sin(angles), np.cos(angles)], axis=-1).reshape(len(index), -1)
+
+    row, column = np.divmod(np.arange(rows * columns, dtype="float64"), columns)
+    table = np.zeros((rows * columns, channels))
+    table[:, : 2 * (half // 2)] = waves(row)
+    table[:, half: half + 2 * (half // 2)] = waves(column)
+    return table.astype("float32")
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class ImageFront(keras.layers.Layer):
     """Images -> CNN grid cells in reading ``order`` and an all-true mask (see the module docstring).
@@ -78,16 +97,23 @@ class ImageFront(keras.layers.Layer):
     Args: height, width: the frontend's image size; filters, kernel_size, pool, groups, standardize (``ConvGrid``);
     order;
     invert: read 255 - pixel ("ink"), for dark-on-light pictures such as text or digit strips: with a
-    white page as the large input, a toy strip reader learned several times slower.
+    white page as the large input, a toy strip reader learned several times slower;
+    positions: add a learned vector per grid cell (H' * W', C) to the cells, initialised to 2D
+    sinusoids of its row and column (``grid_sinusoids``). A CNN's cells say what is there, not where
+    (its receptive fields are local), so a captioner that must read the cells in an order ("4 0 7 1",
+    left to right) has nothing to locate the next one by; with this it does, and as the sinusoids
+    start it, a step to the right is the same linear map from every cell.
     """
 
     def __init__(self, height: int = 32, width: int = 128, filters=(32, 64), kernel_size: int = 3, pool: int = 2,
                  groups: int | None = None, standardize: bool = False, order: str = "rows", invert: bool = False,
-                 **kwargs):
+                 positions: bool = False, **kwargs):
         super().__init__(**kwargs)
         if order not in ORDERS:
             raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-        self.height, self.width, self.order, self.invert = height, width, order, invert
+        if not isinstance(positions, bool):
+            raise ValueError(f"positions must be True or False, got {positions!r}")
+        self.height, self.width, self.order, self.invert, self.positions = height, width, order, invert, positions
         self.grid = ConvGrid(tuple(filters), kernel_size, pool, groups, standardize, name="conv_grid")
         # Each cell's features standardised: a plain page makes every cell nearly alike, and without it
         # the strokes' small differences barely reach the encoder (a toy strip model did not learn at all).
@@ -103,11 +129,17 @@ class ImageFront(keras.layers.Layer):
     def build(self, images_shape, lengths_shape=None):
         self.grid.build(images_shape)
         self.norm.build((None, None, self.grid.filters[-1]))
+        if self.positions:
+            self.cell_positions = self.add_weight(
+                shape=(self.grid_shape[0] * self.grid_shape[1], self.grid.filters[-1]), name="cell_positions",
+                initializer=keras.initializers.Constant(grid_sinusoids(*self.grid_shape, self.grid.filters[-1])))
 
     def call(self, images, lengths, training=None):
         if self.invert:  # ink: dark strokes on a light page become the large values
             images = ops.cast(255 - ops.cast(images, "int32"), "uint8")
         cells = self.norm(self.grid(images))  # (batch, H' * W', C), row-major
+        if self.positions:
+            cells = cells + ops.cast(self.cell_positions, cells.dtype)[None]  # (batch, H' * W', C)
         if self.order != "rows":
             rows, columns = self.grid_shape
             cells = ops.reshape(cells, (-1, rows, columns, self.grid.filters[-1]))
@@ -126,7 +158,8 @@ class ImageFront(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width,
                 "filters": list(self.grid.filters), "kernel_size": self.grid.kernel_size, "pool": self.grid.pool,
-                "groups": self.grid.groups, "standardize": self.grid.standardize, "order": self.order, "invert": self.invert}
+                "groups": self.grid.groups, "standardize": self.grid.standardize, "order": self.order, "invert": self.invert,
+                "positions": self.positions}
 
 
 FRONTS = {"audio": AudioFront, "image": ImageFront}

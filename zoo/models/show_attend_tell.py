@@ -3,7 +3,8 @@
 Encoder: a CNN trained from scratch (the image source front, ``zoo.layers.fronts.ImageFront``) whose
 feature grid *is* the memory: one annotation vector a_i per cell (optionally projected), no RNN over
 the cells. The LSTM's first state comes from their mean: h_0 = tanh(W_h ā + b_h), c_0 = W_c ā + b_c
-(``Bridge``). Each step attends from the *previous* state, e_ti = vᵀ tanh(W h_{t-1} + U a_i),
+(``Bridge``), or with ``init_pool="max"`` from each feature's largest value over the cells (below).
+Each step attends from the *previous* state, e_ti = vᵀ tanh(W h_{t-1} + U a_i),
 α_t = softmax(e_t) over the real cells, gates the context with β_t = σ(w·h_{t-1} + b) (soft
 attention's "gating scalar"), ẑ_t = β_t Σ_i α_ti a_i, feeds [E y_{t-1}; ẑ_t] to the LSTM
 (``BahdanauDecoderCell`` with ``gate``), and predicts y_t with the deep output
@@ -13,6 +14,13 @@ Training adds the doubly stochastic attention penalty λ Σ_i (1 - Σ_t α_ti)²
 through ``add_loss``, so ``fit`` adds it on every backend and ``encode`` / ``step`` stay the contract).
 With ``attention=False`` the family is the no-attention baseline: ẑ_t is the mean-pooled grid at
 every step, same CNN, initial state, gate and decoder, and all-zero attention maps.
+
+Why ``init_pool="max"``: the paper's CNN came pretrained; ours starts from scratch, and its only teacher
+is the caption loss, which reaches it through the first state and an attention that starts uniform,
+i.e. through means over the cells. Where the objects are small (a few of 144 cells hold a digit) a
+mean hides them: a CNN taught "which digits are in this grid" through the mean of its cells stayed at
+chance (70 % of labels right, 64 % by answering "no"), through their max it learned them (97 %) in the
+same 940 steps. The max gives the CNN a teacher until the attention learns where to look.
 Backend-agnostic: ``keras.layers`` and ``keras.ops`` only.
 """
 from __future__ import annotations
@@ -20,11 +28,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.attention import masked_mean
+from zoo.layers.attention import masked_max, masked_mean
 from zoo.layers.cells import BahdanauDecoderCell
 from zoo.layers.encoders import Bridge, check_dropout, check_positive
 from zoo.models.base import Seq2Seq
 from zoo.text.vocab import PAD_ID
+
+
+INIT_POOLS = {"mean": masked_mean, "max": masked_max}  # init_pool -> cells (batch, cells, m), mask -> (batch, m)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -82,6 +93,7 @@ class ShowAttendTell(Seq2Seq):
         memory_units: project each cell's features to this size (None: the grid's own channels).
         gate: the gating scalar β_t (Xu et al. 2015, section 4.2.1); False for the ablation.
         attention: False for the no-attention baseline (the mean-pooled grid at every step).
+        init_pool: "mean" (the paper) or "max": how the cells make the LSTM's first state.
         attention_penalty: λ of the doubly stochastic regularisation (0: off; needs attention).
         dropout: rate on the grid's features, the word embeddings and before the output projection.
     """
@@ -91,7 +103,7 @@ class ShowAttendTell(Seq2Seq):
     def __init__(self, source_vocab_size: None, target_vocab_size: int, source: dict | None = None,
                  embedding_dim: int = 64, units: int = 256, attention_units: int | None = None,
                  memory_units: int | None = None, gate: bool = True, attention: bool = True,
-                 attention_penalty: float = 1.0, dropout: float = 0.0):
+                 attention_penalty: float = 1.0, dropout: float = 0.0, init_pool: str = "mean"):
         if source_vocab_size is not None or not isinstance(source, dict) or source.get("kind") != "image":
             raise ValueError("show_attend_tell reads images: it needs source={'kind': 'image', ...} and "
                              f"source_vocab_size None, got source={source!r}, source_vocab_size={source_vocab_size!r}")
@@ -103,12 +115,14 @@ class ShowAttendTell(Seq2Seq):
         if isinstance(attention_penalty, bool) or not isinstance(attention_penalty, (int, float)) \
                 or attention_penalty < 0:
             raise ValueError(f"attention_penalty must be a number >= 0, got {attention_penalty!r}")
+        if init_pool not in INIT_POOLS:
+            raise ValueError(f"init_pool must be one of {sorted(INIT_POOLS)}, got {init_pool!r}")
         if attention_penalty and not attention:
             raise ValueError("attention_penalty regularises attention weights: set it to 0 with attention=False")
         self.config = dict(source_vocab_size=None, target_vocab_size=target_vocab_size, source=source,
                            embedding_dim=embedding_dim, units=units, attention_units=attention_units,
                            memory_units=memory_units, gate=gate, attention=attention,
-                           attention_penalty=attention_penalty, dropout=dropout)
+                           attention_penalty=attention_penalty, dropout=dropout, init_pool=init_pool)
         self.has_attention = bool(attention)
 
         # Layers, shared by the three graphs below.
@@ -135,12 +149,12 @@ class ShowAttendTell(Seq2Seq):
 
     def _encode(self, source, source_length, training=None):
         """images (batch, height, width, 3) uint8 -> memory (batch, cells, m_units), memory_mask
-        (batch, cells), [h_0, c_0] (batch, units) each from the mean of the real cells."""
+        (batch, cells), [h_0, c_0] (batch, units) each from the mean (or max) of the real cells."""
         memory, memory_mask = self._embed_source(source, source_length, training)  # (batch, cells, C)
         if self.memory_projection is not None:
             memory = self.memory_projection(memory)  # (batch, cells, memory_units)
-        mean = masked_mean(memory, memory_mask)  # ā (batch, m_units)
-        return memory, memory_mask, self.bridge([mean, mean])
+        pooled = INIT_POOLS[self.config["init_pool"]](memory, memory_mask)  # ā (batch, m_units)
+        return memory, memory_mask, self.bridge([pooled, pooled])
 
     def _readout(self, outputs, embedded):
         """[h_t; ẑ_t] (..., units + m_units) and E y_{t-1} (..., emb) -> tanh(E y_{t-1} + L_h h_t + L_z ẑ_t)

@@ -32,7 +32,8 @@ from zoo.text.vocab import RESERVED, Vocabulary
 from zoo.training.callbacks import (AtomicBackup, AtomicCheckpoint, AttentionMapLogger, Perplexity, SequenceMetrics,
                                    logdir_problem)
 from zoo.training.distill import check_distill, teacher_pairs
-from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.training.losses import compile_trainer
+from zoo.training.pretrain import check_pretrain_source, pretrain_source
 from zoo.training.schedule import check_plateau, lr_callback
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ RECIPE_KEYS = {
 }
 OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
                         "weights_dtype": str, "min_count": int, "frontend": dict, "label_smoothing": float,
-                        "beam_size": int, "baseline_model": str}
+                        "beam_size": int, "baseline_model": str, "pretrain_source": dict}
 # A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
 TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
 # Tokenizer keys of a recipe that train a subword model ("split": "sentencepiece" only, "vocab_size"
@@ -79,6 +80,8 @@ def load_recipe(recipe: str | os.PathLike | dict) -> dict:
         check_distill(recipe["distill"])
     if "plateau" in recipe:
         check_plateau(recipe["plateau"])
+    if "pretrain_source" in recipe:
+        check_pretrain_source(recipe["pretrain_source"])
     if "weights_dtype" in recipe:
         check_weights_dtype(recipe["weights_dtype"], "Recipe key 'weights_dtype'")
     if recipe.get("precision", "float32") not in models.PRECISIONS:
@@ -363,16 +366,14 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     model = models.build(recipe["family"], model_config(recipe, source_tokenizer, target_tokenizer), precision)
     if init is not None:  # a resumed run's backup replaces these before fit
         model.trainer.set_weights(init.model.trainer.get_weights())
+    if "pretrain_source" in recipe and not done and epochs > 0:
+        _pretrain_source(model, recipe, workdir, train_data, dev_data, len(target_tokenizer.vocabulary), verbose)
     def predictor_of(model) -> Predictor:
         return Predictor(model, frontend, target_tokenizer, name=recipe["name"],
                          max_target_length=recipe["max_target_length"])
 
     predictor = predictor_of(model)
-    model.trainer.compile(
-        optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
-        loss=masked_loss(recipe.get("label_smoothing", 0.0)),
-        weighted_metrics=[masked_accuracy(), token_cross_entropy()],
-    )
+    compile_trainer(model, recipe)
     checkpoints = workdir / "checkpoints"
     dev_references = data.references(recipe["dataset"], "dev")
     declared = data.get(recipe["dataset"])  # its metrics are logged; its selection metric picks the checkpoint
@@ -419,6 +420,23 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
                                "beam": metrics["beam"]["strategy"]},
                  weights_dtype=weights_dtype)
     return predictor, metrics
+
+
+def _pretrain_source(model, recipe: dict, workdir: pathlib.Path, train_data, dev_data, vocab_size: int,
+                     verbose) -> None:
+    """A fresh run's ``pretrain_source`` (``zoo.training.pretrain``) on the training batches' sources and the
+    words of their targets; its last epoch's figures go to ``workdir/pretrain_source.json``."""
+    import tensorflow as tf
+
+    def tags(inputs, target, weights):  # target (batch, tgt_len) ids, 0 on padding
+        present = tf.reduce_max(tf.one_hot(target, vocab_size), axis=1)[:, len(RESERVED):]  # (batch, words)
+        return {"source": inputs["source"], "source_length": inputs["source_length"]}, present
+
+    config = recipe["pretrain_source"]
+    figures = pretrain_source(model, train_data.map(tags), dev_data.map(tags), vocab_size - len(RESERVED),
+                              config["epochs"], config.get("learning_rate", recipe["learning_rate"]), verbose)
+    log.info("pretrained the source front: %s", figures)
+    (workdir / "pretrain_source.json").write_text(json.dumps({**config, **figures}, indent=2))
 
 
 def tensorboard_callbacks(predictor: Predictor, references: dict[str, list[str]], logdir, examples: int,
