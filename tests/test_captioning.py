@@ -1,7 +1,7 @@
-"""The pretrained captioners (issue 30): `caption-scenes` (emoji scenes, Show, Attend and Tell) and its
-no-attention baseline `caption-scenes-baseline`, checked against their cards and the issue's bars, on
-pictures no split holds, through the export, and with every kind of bad picture in `predict` and in the
-SavedModel alike."""
+"""The pretrained captioners (issue 30): `caption-scenes` (emoji scenes, Show, Attend and Tell), its
+no-attention baseline `caption-scenes-baseline` and `caption-digits` (handwritten digit rows and grids),
+checked against their cards and the issue's bars, on pictures no split holds, through the export, and
+with every kind of bad picture in `predict` and in the SavedModel alike."""
 import io
 import json
 import pathlib
