@@ -19,15 +19,7 @@ from zoo.training.losses import compile_trainer
 from zoo.training.schedule import check_plateau, lr_callback
 from zoo.training.train import load_recipe, train
 
-# tests/test_toy_copy.py's recipe: zoo.training.train fits it to >= 95 % test exact match in its 2 epochs.
-COPY_RECIPE = {
-    "name": "toy-copy", "dataset": "toy-copy", "family": "pointer_generator",
-    "model": {"embedding_dim": 16, "encoder_units": 32, "units": 64, "max_oov": 10, "dropout": 0.0},
-    "source_tokenizer": {"split": "whitespace"}, "target_tokenizer": {"split": "whitespace"},
-    "max_source_length": 12, "max_target_length": 4, "batch_size": 64, "epochs": 2,
-    "learning_rate": 0.01, "decay_from_epoch": 100, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 1,
-    "dev_examples": 300, "min_count": 5,  # the vocabulary: the 20 common words, hardly any random one
-}
+from test_toy_copy import RECIPE as COPY_RECIPE  # zoo.training.train fits it to >= 95 % test exact match in 2 epochs
 
 
 @pytest.fixture(scope="module")
