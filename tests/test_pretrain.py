@@ -55,7 +55,7 @@ NAMES = ("red", "green", "blue", "yellow", "white")  # COLOURS' words
 
 def squares_split(split: str) -> dict[bytes, list[str]]:
     """A split of the coloured squares as a dataset holds it: {PNG bytes: [the colours in reading order]}."""
-    count, seed = {"train": (1000, 0), "dev": (100, 1), "test": (40, 2)}[split]
+    count, seed = {"train": (640, 0), "dev": (60, 1), "test": (20, 2)}[split]
     inputs, _, _, captions = coloured_squares(count, seed)
     return {png(pixels): [" ".join(NAMES[token - 4] for token in caption)]
             for pixels, caption in zip(inputs["source"], captions)}
