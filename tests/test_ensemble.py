@@ -263,3 +263,22 @@ def test_cli_ensemble_errors_are_one_line(toy_run, tmp_path, capsys):
     assert cli.main(["ensemble", "g2p-luong", toy, "--output", str(tmp_path / "x")]) == 2
     assert "differs from 'g2p-luong'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@needs_tensorflow
+def test_an_ensemble_truncates_long_inputs_where_every_member_does(tmp_path):
+    from zoo import hub
+    from zoo.predictor import Predictor
+
+    from test_families import tiny_predictor
+
+    tiny = tiny_predictor("luong")
+    folders = {truncate: str(hub.save(Predictor(tiny.model, tiny.source_tokenizer, tiny.target_tokenizer,
+                                                max_source_length=4, max_target_length=5, truncate_source=truncate),
+                                      tmp_path / f"truncate-{truncate}", {}, "# card\n"))
+               for truncate in (True, False)}
+    cutting = hub.ensemble([folders[True], folders[True]])
+    cut, opening = cutting.predict(["31415926", "3141"])
+    assert cutting.frontend.truncate and cut == opening
+    with pytest.raises(ValueError, match=r"texts\[0\] has 8 tokens, more than this model's limit of 4"):
+        hub.ensemble([folders[True], folders[False]]).predict(["31415926"])

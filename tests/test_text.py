@@ -5,6 +5,8 @@ import tensorflow as tf
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import END_ID, PAD_ID, START_ID, UNK_ID, Vocabulary
 
+from test_subword import texts as detokenized
+
 
 def test_reserved_ids_and_plain_text_round_trip(tmp_path):
     vocab = Vocabulary.build([list("hello"), list("world")])
@@ -72,3 +74,100 @@ def test_unicode_whitespace_is_trimmed_and_separates_words(split):
     assert tokens[0] == []  # only whitespace: nothing, so the frontend reports "is empty or only whitespace"
     assert tokens[1] == ([b"a", b" ", b"b"] if split == "chars" else [b"a", b"b"])
     assert tokens[2] == ([b"\xef\xbf\xbd", b" ", b"a"] if split == "chars" else [b"\xef\xbf\xbd", b"a"])
+
+
+# --- the "words" split: punctuation at a word's edges apart -----------------------------------------
+
+def words(texts, lowercase=False) -> list[list[str]]:
+    """The "words" split's tokens of each text."""
+    rows = Tokenizer(Vocabulary([]), split="words", lowercase=lowercase).tokenize(tf.constant(texts)).to_list()
+    return [[t.decode("utf-8") for t in row] for row in rows]
+
+
+def words_tokenizer(texts, lowercase=False) -> Tokenizer:
+    """A "words" tokenizer whose vocabulary holds every token of ``texts``."""
+    return Tokenizer(Vocabulary.build(words(texts, lowercase)), split="words", lowercase=lowercase)
+
+
+WORDS = {  # text -> its tokens; each text is its tokens' detokenization
+    "Library for XML files (development files).": ["Library", "for", "XML", "files", "(", "development", "files",
+                                                   ")", "."],
+    "e.g. c++, python3.11; don't!": ["e.g", ".", "c++", ",", "python3.11", ";", "don't", "!"],
+    "[a] {b}: c? (d), e.": ["[", "a", "]", "{", "b", "}", ":", "c", "?", "(", "d", ")", ",", "e", "."],
+    "Why?! (...)": ["Why", "?", "!", "(", ".", ".", ".", ")"],
+    # a token that only starts or ends with a mark keeps its spaces
+    "Parser for .desktop files": ["Parser", "for", ".desktop", "files"],
+    "a ,b x :-) f( y": ["a", ",b", "x", ":-", ")", "f(", "y"],
+}
+
+
+def test_words_split_sets_edge_punctuation_apart_and_detokenizes_back():
+    texts = list(WORDS)
+    assert words(texts) == list(WORDS.values())
+    tokenizer = words_tokenizer(texts)
+    assert detokenized(tokenizer, tokenizer.encode(tf.constant(texts))) == texts
+    assert [tokenizer.join(tokens) for tokens in WORDS.values()] == texts
+
+
+def test_words_split_keeps_marks_inside_words_and_splits_at_most_mark_passes_of_a_run():
+    from zoo.text.tokenizer import MARK_PASSES
+
+    assert MARK_PASSES == 3
+    assert words(["e.g", "c++", "python3.11", "don't", "a.b,c", "x-(y)z"]) == [
+        ["e.g"], ["c++"], ["python3.11"], ["don't"], ["a.b,c"], ["x-(y)z"]]
+    assert words(["files).", "x....", "((((x", "....", "(", "()"]) == [
+        ["files", ")", "."], ["x.", ".", ".", "."], ["(", "(", "(", "(x"], [".", ".", ".", "."], ["("], ["(", ")"]]
+
+
+def test_words_detokenization_closes_the_gaps_at_marks_the_way_join_does():
+    spaced = ["Hello ) world", "A ( B", "x . . . .", "( x ) , y [ ] ."]
+    tokenizer = words_tokenizer(spaced)
+    tokens = words(spaced)
+    closed = ["Hello) world", "A (B", "x....", "(x), y []."]
+    assert detokenized(tokenizer, tokenizer.encode(tf.constant(spaced))) == closed
+    assert [tokenizer.join(row) for row in tokens] == closed
+    # mostly the same tokens again; a run of more than MARK_PASSES marks stays partly attached
+    assert words(closed) == tokens[:2] + [["x.", ".", ".", "."]] + tokens[3:]
+    ids = tf.constant([[tokenizer.vocabulary.id("("), UNK_ID, tokenizer.vocabulary.id(")"), END_ID, PAD_ID],
+                       [START_ID, UNK_ID, tokenizer.vocabulary.id("."), PAD_ID, PAD_ID]])
+    assert [t.decode() for t in tokenizer.detokenize(ids).numpy()] == ["(<unk>)", "<unk>."]
+
+
+def test_words_split_with_lowercase_folds_before_splitting():
+    texts = ["Library FOR XML Files (Development).", "ＡＢＣ\u3000（Ｄｅｖ）"]  # full-width brackets fold to ( )
+    assert words(texts, lowercase=True) == [["library", "for", "xml", "files", "(", "development", ")", "."],
+                                            ["abc", "(", "dev", ")"]]
+    tokenizer = words_tokenizer(texts, lowercase=True)
+    assert tokenizer.get_config() == {"split": "words", "lowercase": True}
+    assert detokenized(tokenizer, tokenizer.encode(tf.constant(texts))) == ["library for xml files (development).",
+                                                                         "abc (dev)"]
+
+
+# --- the text frontend's length limit: refuse, or truncate ---------------------------------------
+
+def test_a_truncating_text_frontend_reads_a_long_sources_first_max_length_tokens():
+    from zoo.frontends import TextFrontend
+
+    long = "zebu the (kofi) mapo, the zebu."  # 10 tokens
+    tokenizer = words_tokenizer([long])
+    cutting, refusing = TextFrontend(tokenizer, 4, truncate=True), TextFrontend(tokenizer, 4)
+    assert cutting.get_config() == {"kind": "text", "max_length": 4, "max_oov": 0, "truncate": True}
+    assert refusing.get_config()["truncate"] is False
+    batch = tf.constant([long, "the kofi", " "])
+    out = cutting.decode(batch)
+    assert [e.decode() for e in out["error"].numpy()] == ["", "", "is empty or only whitespace"]
+    assert out["source_length"].numpy().tolist() == [4, 2, 1]
+    assert [t.decode() for t in out["source_tokens"].numpy()[0]] == ["zebu", "the", "(", "kofi"]
+    np.testing.assert_array_equal(out["source"].numpy()[0], tokenizer.encode(tf.constant([long])).to_list()[0][:4])
+    refused = refusing.decode(batch)
+    assert [e.decode() for e in refused["error"].numpy()] == [
+        "has 10 tokens, more than this model's limit of 4", "", "is empty or only whitespace"]
+    assert refused["source_length"].numpy().tolist() == [1, 2, 1]
+    for key in ("source", "source_tokens"):  # a row that fits reads the same either way
+        np.testing.assert_array_equal(refused[key].numpy()[1, :2], out[key].numpy()[1, :2])
+    # a copy model's extended ids number the kept tokens ("(" and "kofi" too: the target vocabulary lacks them)
+    target = Tokenizer(Vocabulary(["the"]), split="words")
+    copying = TextFrontend(tokenizer, 4, copy_vocabulary=target, max_oov=5, truncate=True)
+    size = len(target.vocabulary)
+    np.testing.assert_array_equal(copying.decode(tf.constant([long]))["source_extended"].numpy(),
+                                  [[size, target.vocabulary.id("the"), size + 1, size + 2]])

@@ -1,13 +1,19 @@
 """The copy toy task end to end: sentences of random words -> their first three words, most of them
 outside the vocabulary. A pointer-generator learns it from zoo.training.train in one CPU minute; a Luong model
 of the same size cannot (it can only emit vocabulary words), which is what copying is for."""
+import json
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import zoo
+from zoo import decoding, export, hub
 from zoo.data import toy_copy
 from zoo.frontends import TextFrontend
+from zoo.models import build
+from zoo.predictor import Predictor
 from zoo.text.tokenizer import Tokenizer
 from zoo.text.vocab import UNK_ID, Vocabulary
 from zoo.training.train import train
@@ -97,3 +103,35 @@ def test_extended_ids_number_a_sources_unknown_words_and_read_back():
     targets = frontend.extend_targets(target.tokenize(tf.constant(["kofi zebu nope", "a"])), out["source_tokens"],
                                       out["source_extended"])
     assert targets.to_list() == [[size + 1, size, UNK_ID], [5]]
+
+
+def tiny_summarizer(truncate_source: bool) -> Predictor:
+    """An untrained tiny pointer-generator with coverage over "words" tokenizers (a summarizer's kind) that reads
+    4 source tokens."""
+    source = Tokenizer(Vocabulary(["the", "a", "of", "(", ")", "."]), split="words")
+    target = Tokenizer(Vocabulary(["the", "a", "of", "."]), split="words")
+    keras.utils.set_random_seed(5)
+    model = build("pointer_generator", {"source_vocab_size": len(source.vocabulary),
+                                        "target_vocab_size": len(target.vocabulary), "embedding_dim": 6,
+                                        "encoder_units": 5, "units": 8, "max_oov": 6, "coverage": True})
+    return Predictor(model, source, target, max_source_length=4, max_target_length=6, truncate_source=truncate_source)
+
+
+def test_a_truncating_model_reads_a_long_sources_opening_saved_loaded_and_served(tmp_path):
+    long, opening = "zebu the kofi (mapo) of a lisen.", "zebu the kofi ("  # 10 tokens, the first 4
+    strict = tiny_summarizer(truncate_source=False)
+    with pytest.raises(ValueError, match=r"texts\[1\] has 10 tokens, more than this model's limit of 4"):
+        strict.predict([opening, long])
+    assert "truncate_source" not in json.loads((hub.save(strict, tmp_path / "strict", {}, "# card\n")
+                                                / "config.json").read_text())
+    folder = hub.save(tiny_summarizer(truncate_source=True), tmp_path / "tiny-summarizer", {}, "# card\n")
+    assert json.loads((folder / "config.json").read_text())["truncate_source"] is True
+    loaded = zoo.load(folder)
+    assert loaded.frontend.truncate
+    cut, whole = (n_best[0] for n_best in loaded.decode([long, opening]))
+    assert cut.source_tokens == whole.source_tokens == opening.split() and cut.text == whole.text
+    assert cut.score == pytest.approx(whole.score, abs=1e-5)
+    # the graph export.export saves cuts as well: no error, predict's answer
+    served = export.ServingModule(loaded, decoding.Greedy()).serve(tf.constant([long]))
+    assert served["error"].numpy().tolist() == [b""] and served["outputs"].numpy()[0, 0].decode() == cut.text
+    np.testing.assert_allclose(served["scores"].numpy()[0, 0], cut.score, atol=1e-5)

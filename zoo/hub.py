@@ -120,7 +120,8 @@ def load(name: str | os.PathLike, verify_checksums: bool = True):
         raise ChecksumError(f"{folder / 'model.weights.h5'} could not be loaded: {error}") from None
     return Predictor(model, source, target,
                      max_source_length=config.get("max_source_length"), max_target_length=config["max_target_length"],
-                     name=config.get("name", folder.name), decoding=DecodingConfig.from_config(config))
+                     name=config.get("name", folder.name), decoding=DecodingConfig.from_config(config),
+                     truncate_source=config.get("truncate_source", False))
 
 
 def load_tokenizer(folder: str | os.PathLike, side: str, config: dict):
@@ -189,6 +190,7 @@ def save(predictor, folder: str | os.PathLike, metrics: dict, card: str, extra_c
             **{key: value for key, value in source.items() if key != "max_source_length"},
             "target_tokenizer": predictor.target_tokenizer.get_config(),
             **({"max_source_length": predictor.max_source_length} if text else {}),
+            **({"truncate_source": True} if text and predictor.frontend.truncate else {}),
             "max_target_length": predictor.max_target_length,
             **(extra_config or {}),
             **({"weights_dtype": weights_dtype} if weights_dtype != "float32" else {}),
@@ -228,8 +230,9 @@ def ensemble(members, weights=None, name: str | None = None, verify_checksums: b
             raise ValueError(f"ensemble member {member!r}: its {side} (settings or vocabulary) differs from "
                              f"{members[0]!r}'s; members must share both vocabularies")
     frontend = first.frontend
-    if frontend.kind == "text":  # inputs up to the shortest member limit
-        frontend = type(frontend)(first.source_tokenizer, min(p.max_source_length for p in predictors))
+    if frontend.kind == "text":  # inputs up to the shortest member limit, cut to it where every member cuts
+        frontend = type(frontend)(first.source_tokenizer, min(p.max_source_length for p in predictors),
+                                  truncate=all(p.frontend.truncate for p in predictors))
     return Predictor(Ensemble([p.model for p in predictors], weights), frontend, first.target_tokenizer,
                      max_target_length=max(p.max_target_length for p in predictors),
                      name=name or "+".join(str(m) for m in members), decoding=decoding)

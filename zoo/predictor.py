@@ -103,14 +103,16 @@ class Predictor:
     Args:
         model: a family following ``zoo.models.base.Seq2Seq``.
         source: the source ``zoo.frontends`` frontend, or a text ``Tokenizer`` (then with
-            ``max_source_length``, the longest accepted input in tokens: a ``TextFrontend``).
+            ``max_source_length``, the longest accepted input in tokens, and ``truncate_source``: a
+            ``TextFrontend``).
         target_tokenizer: the in-graph target tokenizer with its vocabulary (and the detokenizer).
         max_target_length: decoding stops after this many output tokens (plus </s>).
         decoding: the ``DecodingConfig`` calls start from (default: greedy).
     """
 
     def __init__(self, model: Seq2Seq, source, target_tokenizer: Tokenizer, max_source_length: int | None = None,
-                 max_target_length: int = 64, name: str | None = None, decoding: DecodingConfig | None = None):
+                 max_target_length: int = 64, name: str | None = None, decoding: DecodingConfig | None = None,
+                 truncate_source: bool = False):
         from zoo.frontends import Frontend, TextFrontend
 
         if isinstance(source, Tokenizer):
@@ -118,7 +120,7 @@ class Predictor:
                 raise ValueError("a source Tokenizer needs max_source_length (or pass a TextFrontend)")
             copy = getattr(model, "max_oov", 0)
             source = TextFrontend(source, max_source_length, copy_vocabulary=target_tokenizer if copy else None,
-                                  max_oov=copy)
+                                  max_oov=copy, truncate=truncate_source)
         if not isinstance(source, Frontend):
             raise TypeError(f"source must be a zoo.frontends Frontend or a Tokenizer, got {type(source).__name__}")
         self.model = model

@@ -78,6 +78,12 @@ class Dataset:
         final evaluation and the card (the combined translation corpora: Bible, LibreOffice help).
     baseline: a ``zoo.evaluation.BASELINES`` name the final evaluation scores on the test split of this
         dataset (or of each part) beside the model: ``"model1"``, translation's word-by-word IBM Model 1.
+    simple_baselines: split -> {name: figures with the metric keys} of outputs made without a model
+        (summarization's first sentence, first words, extractive oracle), recorded and tabled beside the
+        model's test figures.
+    output_statistics: the evaluation also reports what the outputs are made of
+        (``zoo.evaluation.outputs``: tokens copied, reference words outside the vocabulary written,
+        stuttering), under ``"outputs"``.
     """
 
     name: str
@@ -92,6 +98,8 @@ class Dataset:
     about: str = ""
     parts: tuple[str, ...] = ()
     baseline: str | None = None
+    simple_baselines: Callable[[str], Mapping[str, Mapping[str, float]]] | None = None
+    output_statistics: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:

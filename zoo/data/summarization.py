@@ -118,6 +118,7 @@ def baselines(split: str = "test", pairs: Sequence[tuple[str, str]] | None = Non
 
 DATASET = Dataset(
     name=NAME, references=references, metrics=METRICS, selection="rougeL", shown=tuple(METRICS),
+    simple_baselines=baselines, output_statistics=True,
     summary=": a Debian package's description in, its one-line synopsis out",
     about=("A committed snapshot in `corpora/` (built once by `corpora/build_summarization.py`; provenance, "
            "licence notes and cleaning rules in `corpora/README.md`, SHA-256 checked on load): the long "

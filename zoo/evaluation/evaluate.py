@@ -7,6 +7,7 @@ from typing import Sequence
 
 from zoo import data
 from zoo.data import scorers
+from zoo.evaluation.outputs import output_statistics
 from zoo.predictor import check_weight
 
 
@@ -16,7 +17,8 @@ def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | N
     default the model's (``Predictor.decoding``), reranked by ``rescorers`` when given: see
     ``Predictor.rerank``) and scores the outputs as the dataset declares (``zoo.data.get``) ->
     {each of its metric keys, "count", each of its scoring views, "seconds"}. CMUdict: "wer", "per",
-    "exact_match", "count", "no_stress": {"wer", "per", "count"}, "seconds"."""
+    "exact_match", "count", "no_stress": {"wer", "per", "count"}, "seconds". A dataset with
+    ``output_statistics`` adds "outputs" (``zoo.evaluation.outputs``)."""
     declared = data.get(dataset)
     references = data.references(dataset, split)
     sources = list(references)[:max_examples]
@@ -26,8 +28,10 @@ def evaluate(predictor, dataset: str, split: str = "test", max_examples: int | N
     hypotheses = predictor.predict(sources, beam_size=beam_size, **extra)
     seconds = round(time.perf_counter() - start, 1)
     wanted = [references[s] for s in sources]
+    statistics = ({"outputs": output_statistics(hypotheses, wanted, predictor.target_tokenizer)}
+                  if declared.output_statistics else {})
     return {**declared.score(hypotheses, wanted), "count": len(sources), **declared.score_views(hypotheses, wanted),
-            "seconds": seconds}
+            **statistics, "seconds": seconds}
 
 
 def sequence_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
@@ -81,7 +85,8 @@ def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(
     alpha under ``by_alpha_key``). ``recipe`` needs ``name`` and ``dataset``; its ``beam_size`` replaces
     ``beam_size``; with ``baseline_model`` (a pretrained model's name or folder, e.g. an ablation trained
     with the same budget) that model's test figures, decoded with the same beam, are the recorded baseline
-    (in place of the dataset's own). ``epochs`` (trained) is recorded when given."""
+    (in place of the dataset's own); a dataset's ``simple_baselines`` are recorded under their own key.
+    ``epochs`` (trained) is recorded when given."""
     dataset = recipe["dataset"]
     beam_size = recipe.get("beam_size", beam_size)
     declared = data.get(dataset)
@@ -114,6 +119,8 @@ def evaluate_recipe(predictor, recipe: dict, epochs: int | None = None, alphas=(
     if declared.baseline:
         metrics["baseline"] = {"name": declared.baseline, **{
             name: baseline(declared.baseline)(name, "test") for name in declared.parts or (dataset,)}}
+    if declared.simple_baselines is not None:
+        metrics["simple_baselines"] = declared.simple_baselines("test")
     if "baseline_model" in recipe:
         other = trained_baseline(recipe["baseline_model"])  # loaded once, scored on each part
         metrics["baseline"] = {"name": recipe["baseline_model"], "trained": True, **{

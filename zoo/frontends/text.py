@@ -31,6 +31,8 @@ class TextFrontend(Frontend):
     Args:
         tokenizer: the source ``Tokenizer`` (split rule and vocabulary).
         max_length: the longest accepted source, in tokens.
+        truncate: a longer source keeps its first ``max_length`` tokens (a summarizer reads a long
+            description's opening) instead of being refused ("has N tokens, more than ...").
         copy_vocabulary: the target ``Tokenizer`` of a copy model (adds ``source_extended``).
         max_oov: extended ids per source, for copy models.
     """
@@ -39,7 +41,7 @@ class TextFrontend(Frontend):
     input_signature = tf.TensorSpec([None], tf.string, name="text")
 
     def __init__(self, tokenizer: Tokenizer, max_length: int, copy_vocabulary: Tokenizer | None = None,
-                 max_oov: int = 0, name=None):
+                 max_oov: int = 0, truncate: bool = False, name=None):
         super().__init__(name=name)
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
             raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
@@ -47,9 +49,10 @@ class TextFrontend(Frontend):
         self.max_length = max_length
         self.copy_vocabulary = copy_vocabulary
         self.max_oov = max_oov
+        self.truncate = bool(truncate)
 
     def get_config(self) -> dict:
-        return {"kind": self.kind, "max_length": self.max_length, "max_oov": self.max_oov}
+        return {"kind": self.kind, "max_length": self.max_length, "max_oov": self.max_oov, "truncate": self.truncate}
 
     def error_message(self, index: int, raw, error: str) -> str:
         return f"texts[{index}] {error}: {raw[:40]!r}{'...' if len(raw) > 40 else ''}"
@@ -68,6 +71,8 @@ class TextFrontend(Frontend):
         models source_extended (batch, src_len) int32."""
         tokens = self.tokenizer.tokenize(raw)  # (batch, None) ragged strings
         lengths = tf.cast(tokens.row_lengths(), tf.int32)  # (batch,)
+        if self.truncate:
+            lengths = tf.minimum(lengths, self.max_length)
         empty = tf.equal(lengths, 0)
         too_long = lengths > self.max_length
         error = tf.where(empty, "is empty or only whitespace", "")

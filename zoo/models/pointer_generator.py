@@ -131,6 +131,8 @@ class PointerGenerator(Seq2Seq):
         units: decoder LSTM size and the vocabulary distribution's hidden size.
         attention_units: hidden size of the attention score (default: units).
         max_oov: extended-vocabulary slots per source, for words outside the target vocabulary.
+        copy: False leaves out the copy mechanism (no ``p_gen``, no extended vocabulary, ``max_oov``
+            unused): the plain attention model the pointer-generator adds to, for ablations.
         coverage: coverage attention and the coverage loss (weight ``coverage_weight``).
         dropout: rate on embeddings and before the output projection.
     """
@@ -139,7 +141,7 @@ class PointerGenerator(Seq2Seq):
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 64,
                  encoder_units: int = 128, units: int = 256, attention_units: int | None = None, max_oov: int = 50,
-                 coverage: bool = False, coverage_weight: float = 1.0, dropout: float = 0.0):
+                 copy: bool = True, coverage: bool = False, coverage_weight: float = 1.0, dropout: float = 0.0):
         check_positive(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
                        embedding_dim=embedding_dim, encoder_units=encoder_units, units=units, max_oov=max_oov)
         if attention_units is not None:
@@ -147,9 +149,10 @@ class PointerGenerator(Seq2Seq):
         check_dropout(dropout)
         self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
                            embedding_dim=embedding_dim, encoder_units=encoder_units, units=units,
-                           attention_units=attention_units, max_oov=max_oov, coverage=coverage,
+                           attention_units=attention_units, max_oov=max_oov, copy=copy, coverage=coverage,
                            coverage_weight=coverage_weight, dropout=dropout)
-        self.max_oov = max_oov
+        self.copy = bool(copy)
+        self.max_oov = max_oov if copy else 0  # 0: the frontend and the Predictor treat it as a plain model
         self.vocabulary_size = target_vocab_size
         memory_units = 2 * encoder_units
 
@@ -165,7 +168,8 @@ class PointerGenerator(Seq2Seq):
         self.hidden = keras.layers.Dense(units, activation="tanh", name="hidden")
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
         self.projection = keras.layers.Dense(target_vocab_size, dtype="float32", name="projection")
-        self.generate_gate = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="generate_gate")
+        self.generate_gate = (keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="generate_gate")
+                              if copy else None)
         self.coverage_loss = CoverageLoss(coverage_weight, name="coverage_loss") if coverage else None
 
         inputs = self.source_inputs()
@@ -175,10 +179,12 @@ class PointerGenerator(Seq2Seq):
         outputs, weights = self.decoder(embedded, memory, memory_mask, initial_state)  # (batch, tgt_len, ·)
         if self.coverage_loss is not None:
             weights = self.coverage_loss(weights, decoder_input)
-        log_probs = self._log_probs(outputs, embedded, weights, inputs["source_extended"])
+        log_probs = self._log_probs(outputs, embedded, weights, inputs.get("source_extended"))
         self.trainer = keras.Model({**inputs, "decoder_input": decoder_input}, log_probs, name="pointer_generator_trainer")
 
     def source_inputs(self) -> dict:
+        if not self.copy:
+            return super().source_inputs()
         return {**super().source_inputs(),
                 "source_extended": keras.Input((None,), dtype="int32", name="source_extended")}
 
@@ -196,8 +202,11 @@ class PointerGenerator(Seq2Seq):
     def _log_probs(self, outputs, embedded, weights, source_extended):
         """Decoder outputs [s; ctx] (..., out), embeddings (..., emb), attention (..., src_len) and the
         source's extended ids (batch, src_len) -> log P over the extended vocabulary (..., V + max_oov),
-        for one step (batch, ·) or a whole target (batch, tgt_len, ·)."""
-        p_vocab = ops.softmax(self.projection(self.output_dropout(self.hidden(outputs))), axis=-1)  # (..., V)
+        for one step (batch, ·) or a whole target (batch, tgt_len, ·). Without copy: log P_vocab (..., V)."""
+        logits = self.projection(self.output_dropout(self.hidden(outputs)))  # (..., V)
+        if not self.copy:
+            return ops.log_softmax(logits, axis=-1)
+        p_vocab = ops.softmax(logits, axis=-1)  # (..., V)
         p_gen = self.generate_gate(ops.concatenate([outputs, embedded], axis=-1))  # (..., 1)
         extended = ops.one_hot(source_extended, self.vocabulary_size + self.max_oov, dtype="float32")  # (batch, src_len, V+)
         weights = ops.cast(weights, "float32")
@@ -211,12 +220,12 @@ class PointerGenerator(Seq2Seq):
 
     def encode(self, inputs: dict, training: bool = False) -> tuple[dict, dict]:
         context, state = super().encode(inputs, training=training)
-        return {**context, "source_extended": inputs["source_extended"]}, state
+        return ({**context, "source_extended": inputs["source_extended"]} if self.copy else context), state
 
     def step(self, token, context: dict, state: dict, training: bool = False):
         """token (batch,) vocabulary or extended id -> log P (batch, V + max_oov), attention, new state."""
         embedded = self.target_embedding(self._in_vocabulary(token))  # (batch, emb)
         output, new_state, weights = self.cell(embedded, [state[name] for name in self.state_names],
                                                context["memory"], context["memory_mask"], training=training)
-        log_probs = self._log_probs(output, embedded, weights, context["source_extended"])
+        log_probs = self._log_probs(output, embedded, weights, context.get("source_extended"))
         return log_probs, weights, dict(zip(self.state_names, new_state))

@@ -138,7 +138,7 @@ model.predict({shown})
 {notes}
 The beam's length penalty alpha was chosen on dev by {declared.scorer(declared.selection).label} among {alphas}.
 `zoo evaluate {name} --split test` reproduces the test rows.
-{views}{_parts_and_baseline(declared, metrics)}"""
+{views}{_parts_and_baseline(declared, metrics)}{_simple_baselines(declared, metrics)}{_outputs(metrics)}"""
 
 
 def _parts_and_baseline(declared, metrics: dict) -> str:
@@ -168,6 +168,37 @@ def _parts_and_baseline(declared, metrics: dict) -> str:
 | dataset | examples | {header} |
 |---|---|{"---|" * len(columns)}
 {rows}{note}"""
+
+
+def _simple_baselines(declared, metrics: dict) -> str:
+    """The model's test rows beside the dataset's ``simple_baselines`` (outputs made without a model)."""
+    if "simple_baselines" not in metrics:
+        return ""
+    beam = metrics["beam"]["strategy"]
+    rows = [("this model, greedy", metrics["test"]),
+            (f"this model, beam {beam['beam_size']}, alpha {beam['alpha']}", metrics["beam"]["test"]),
+            *((name.replace("_", " "), figures) for name, figures in metrics["simple_baselines"].items())]
+    return f"""
+### Test, against outputs made without a model
+| output | {" | ".join(_header(declared, key) for key in declared.shown)} |
+|---|{"---|" * len(declared.shown)}
+""" + "".join(f"| {name} | " + " | ".join(f"{figures[key]:.2f}" for key in declared.shown) + " |\n"
+              for name, figures in rows)
+
+
+def _outputs(metrics: dict) -> str:
+    """What the outputs are made of (``zoo.evaluation.outputs``), when the evaluation measured it."""
+    if "outputs" not in metrics["test"]:
+        return ""
+    rows = [("test, greedy", metrics["test"]["outputs"])]
+    if "outputs" in metrics.get("beam", {}).get("test", {}):
+        rows.append(("test, beam", metrics["beam"]["test"]["outputs"]))
+    return """
+### What the outputs are made of
+| split, decoding | tokens copied from outside the vocabulary % | reference words outside the vocabulary written % | outputs repeating a token 3 times in a row % |
+|---|---|---|---|
+""" + "".join(f"| {name} | {o['copied']:.2f} | {o['reference_oov_produced']:.2f} (of {o['reference_oov']}) | "
+              f"{o['repeat_3']:.2f} |\n" for name, o in rows)
 
 
 def _header(declared, key: str) -> str:

@@ -14,6 +14,14 @@ characters the model does not know is one piece holding those characters, which 
 ``<unk>`` (a copy model can still copy it from the source). Detokenization joins the pieces and turns
 each run of "▁" into one space, then strips: ``detokenize`` in the graph, ``join`` in Python, the same
 rule.
+
+Words with punctuation apart (``split="words"``): whitespace-separated words whose closing marks
+(``. , ; : ! ? ) ] }``) at a word's end and opening brackets (``( [ {``) at its start are tokens of their
+own, so "files)." is "files", ")", "." and the vocabulary holds "files" once; marks inside a word stay
+("e.g", "c++", "python3.11", "don't"). Detokenization joins with spaces but none before a token that is
+a closing mark and none after a token that is an opening bracket ("(development files)."); a token that
+only starts or ends with one keeps its spaces ("for .desktop files"): ``detokenize`` in the graph (RE2),
+``join`` in Python (``re``), the same patterns over whole tokens.
 """
 from __future__ import annotations
 
@@ -24,13 +32,23 @@ import tensorflow_text as tf_text
 
 from zoo.text.vocab import END_ID, RESERVED, UNK_ID, Vocabulary
 
-SPLITS = ("chars", "whitespace", "sentencepiece")
+SPLITS = ("chars", "whitespace", "words", "sentencepiece")
 SPACE_PIECE = "\u2581"  # "▁": SentencePiece's spelling of a space, at the start of a piece
 ASCII_WHITESPACE = " \t\n\v\f\r"  # what tf.strings.strip removes (absl's ASCII whitespace)
 # Exactly the characters Python's ``str.isspace`` accepts (RE2 syntax: Unicode separators Zs/Zl/Zp, the
 # ASCII controls \t \n \v \f \r, the separators U+001C..U+001F and NEL U+0085): in the graph, a
 # no-break space or an ideographic space is whitespace as it is in Python (tests/test_text.py).
 WHITESPACE = r"[\p{Z}\x{09}-\x{0d}\x{1c}-\x{1f}\x{85}]"
+# The "words" split (RE2 and Python ``re`` read these alike; the text is normalized first, so a space is " "):
+# a closing mark at a word's end, or an opening bracket at its start, is set apart by one space per pass
+# (a run of marks, "files).", takes one pass per mark: MARK_PASSES at most, the rest stays attached).
+CLOSING_MARK = r"([^ ])([.,;:!?)\]}])( |$)"
+OPENING_MARK = r"(^| )([(\[{])([^ ])"
+MARK_PASSES = 3
+# detokenization: no space before a token that is a closing mark, none after one that is an opening bracket
+# (whole tokens: a text-level " ." rule would also glue ".desktop" or ",b" to the word before)
+CLOSING_TOKEN = r"[.,;:!?)\]}]"
+OPENING_TOKEN = r"[(\[{]"
 
 
 class Tokenizer(tf.Module):
@@ -41,8 +59,9 @@ class Tokenizer(tf.Module):
         vocabulary: the token list; unknown tokens map to ``<unk>`` (id 3), and so do tokens of the
             text that spell ``<pad>``, ``<s>`` or ``</s>``: only the models put those ids in. For
             ``"sentencepiece"``, the model's pieces in id order (``zoo.text.subword.vocabulary_of``).
-        split: ``"chars"`` (every Unicode character is a token), ``"whitespace"`` or
-            ``"sentencepiece"`` (subwords of ``model``; see the module docstring).
+        split: ``"chars"`` (every Unicode character is a token), ``"whitespace"``, ``"words"``
+            (whitespace-separated, punctuation at a word's edges apart) or ``"sentencepiece"``
+            (subwords of ``model``); see the module docstring.
         lowercase: case-fold before splitting with Unicode NFKC_Casefold (tensorflow-text
             ``case_fold_utf8``), which also folds compatibility forms: º -> o, ﬁ -> fi, full-width
             Ａ -> a, ß -> ss, and drops soft hyphens; é stays é.
@@ -74,7 +93,7 @@ class Tokenizer(tf.Module):
         self.split = split
         self.lowercase = lowercase
         # separator of detokenize_tokens' tokens in detokenize; ``join`` is the whole rule in Python
-        self.joiner = " " if split == "whitespace" else ""
+        self.joiner = " " if split in ("whitespace", "words") else ""
         tokens = tf.constant(vocabulary.tokens)
         # text that spells a control token ("<pad>", "<s>", "</s>") is an unknown word, not that control
         ids = [UNK_ID if i < UNK_ID else i for i in range(len(vocabulary.tokens))]
@@ -97,6 +116,11 @@ class Tokenizer(tf.Module):
             return tf.strings.unicode_split(strings, "UTF-8", errors="replace")
         if self.split == "sentencepiece":
             return self.sentencepiece.tokenize(strings)
+        if self.split == "words":
+            for _ in range(MARK_PASSES):
+                strings = tf.strings.regex_replace(strings, CLOSING_MARK, r"\1 \2\3")
+            for _ in range(MARK_PASSES):
+                strings = tf.strings.regex_replace(strings, OPENING_MARK, r"\1\2 \3")
         return tf.strings.split(strings)
 
     def encode(self, strings: tf.Tensor) -> tf.RaggedTensor:
@@ -136,8 +160,11 @@ class Tokenizer(tf.Module):
     def detokenize(self, ids: tf.Tensor, source_tokens: tf.Tensor | None = None,
                    source_extended: tf.Tensor | None = None) -> tf.Tensor:
         """(batch, len) int ids -> (batch,) strings: ``detokenize_tokens`` joined by the split's joiner
-        (subwords: each run of "▁" then becomes one space, and the ends are trimmed), as ``join`` does."""
+        (subwords: each run of "▁" then becomes one space, and the ends are trimmed; words: no space before
+        a closing mark or after an opening bracket, ``_join_words``), as ``join`` does."""
         tokens = self.detokenize_tokens(ids, source_tokens, source_extended)
+        if self.split == "words":
+            return _join_words(tokens)
         text = tf.strings.reduce_join(tokens, axis=-1, separator=self.joiner)
         if self.split == "sentencepiece":
             text = tf.strings.strip(tf.strings.regex_replace(text, SPACE_PIECE + "+", " "))
@@ -149,7 +176,27 @@ class Tokenizer(tf.Module):
         text = self.joiner.join(tokens)
         if self.split == "sentencepiece":
             text = re.sub(SPACE_PIECE + "+", " ", text).strip(ASCII_WHITESPACE)
+        if self.split == "words":
+            tokens = list(tokens)
+            glued = [i == 0 or re.fullmatch(CLOSING_TOKEN, token) or re.fullmatch(OPENING_TOKEN, tokens[i - 1])
+                     for i, token in enumerate(tokens)]
+            text = "".join(token if glue else " " + token for token, glue in zip(tokens, glued))
         return text
+
+
+def _join_words(tokens: tf.RaggedTensor) -> tf.Tensor:
+    """(batch, None) ragged string tokens -> (batch,) strings, the ``"words"`` split's join (``Tokenizer.join``):
+    a space before each token but a row's first, a closing mark (``CLOSING_TOKEN``) and the token after an
+    opening bracket (``OPENING_TOKEN``)."""
+    flat = tokens.flat_values  # (n,)
+    closing = tf.strings.regex_full_match(flat, CLOSING_TOKEN)
+    opening = tf.strings.regex_full_match(flat, OPENING_TOKEN)
+    after_opening = tf.concat([[False], opening], axis=0)[:-1]  # the previous token (maybe another row's) opens
+    first = tf.equal(tf.range(tf.size(flat, out_type=tokens.row_splits.dtype)),
+                     tf.gather(tokens.row_splits, tokens.value_rowids()))  # a row's first token
+    glued = tf.logical_or(first, tf.logical_or(closing, after_opening))
+    spaced = tf.strings.join([tf.where(glued, "", " "), flat])
+    return tf.strings.reduce_join(tokens.with_flat_values(spaced), axis=-1)
 
 
 def normalize(strings: tf.Tensor, lowercase: bool = False) -> tf.Tensor:

@@ -46,7 +46,8 @@ RECIPE_KEYS = {
 }
 OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
                         "weights_dtype": str, "min_count": int, "frontend": dict, "label_smoothing": float,
-                        "beam_size": int, "baseline_model": str, "pretrain_source": dict}
+                        "beam_size": int, "baseline_model": str, "pretrain_source": dict,
+                        "truncate_source": bool}
 # A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
 TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
 # Tokenizer keys of a recipe that train a subword model ("split": "sentencepiece" only, "vocab_size"
@@ -261,7 +262,8 @@ def source_frontend(recipe: dict, source_tokenizer: Tokenizer | None, target_tok
         return frontends.from_config(recipe["frontend"])
     max_oov = recipe["model"].get("max_oov", 0)
     return frontends.TextFrontend(source_tokenizer, recipe["max_source_length"],
-                                  copy_vocabulary=target_tokenizer if max_oov else None, max_oov=max_oov)
+                                  copy_vocabulary=target_tokenizer if max_oov else None, max_oov=max_oov,
+                                  truncate=recipe.get("truncate_source", False))
 
 
 def model_config(recipe: dict, source_tokenizer: Tokenizer | None, target_tokenizer: Tokenizer) -> dict:
