@@ -16,7 +16,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / "tutorials"
-NOTEBOOKS = ("01_quickstart", "02_attention_from_scratch", "06_captioning", "07_serving")
+NOTEBOOKS = ("01_quickstart", "02_attention_from_scratch", "04_summarization", "06_captioning", "07_serving")
 
 
 def load_sync():
@@ -58,6 +58,11 @@ def from_scratch(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def summarizing(tmp_path_factory):
+    return execute("04_summarization", tmp_path_factory.mktemp("04"))
+
+
+@pytest.fixture(scope="module")
 def captioning(tmp_path_factory):
     return execute("06_captioning", tmp_path_factory.mktemp("06"))
 
@@ -85,7 +90,7 @@ def test_readme_links_every_tutorial_and_says_which_wait_for_their_models():
     section = readme.split("## Tutorials", 1)[1].split("\n## ", 1)[0]
     for name in NOTEBOOKS:
         assert f"tutorials/{name}.ipynb" in section and f"tutorials/{name}.py" in section
-    assert "03 (translation) to 05 (speech)" in section and "do not exist yet" in section
+    assert "03 (translation) and 05 (speech)" in section and "do not exist yet" in section
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", section):
         assert (ROOT / image).is_file(), image
 
@@ -149,6 +154,28 @@ def test_from_scratch_shipped_model_meets_the_bar_and_aligns_day_month_year(from
     assert len(by_format) == 5 and all(by_format[f] >= 95.0 for f in by_format if not f.startswith("numeric"))
     mass = from_scratch["attention_mass"]
     assert mass["year"] > 0.5 and mass["month"] > 0.5 and mass["day"] > 0.5, mass
+
+
+# --- 04 summarization -----------------------------------------------------------------------------
+
+def test_summarization_split_does_not_leak_and_the_baselines_are_ordered(summarizing):
+    assert summarizing["fast"] is True and summarizing["test_opening_like_train"] == 0
+    baselines = summarizing["baselines"]
+    assert baselines["oracle"]["rougeL"] > baselines["first_sentence"]["rougeL"] > 15.0  # the oracle looks at the answer
+
+
+def test_summarization_model_copies_names_no_vocabulary_holds(summarizing):
+    assert summarizing["card_rougeL"] >= 32.2  # the must on this split (first sentence 29.2 + 3)
+    assert summarizing["copied_in_examples"] >= 1  # some of 8 test summaries copy a word outside the vocabulary
+    assert summarizing["made_up_names_outside_vocabulary"]
+    assert "zentrix" in summarizing["made_up_summary"].split()
+    assert summarizing["copied_word_attends_to_itself"]
+
+
+def test_summarization_training_steps_lower_the_loss_and_the_export_copies_too(summarizing):
+    loss = summarizing["loss"]
+    assert len(loss) == 2 and loss[-1] < loss[0] < summarizing["log_vocab"] * 1.1
+    assert summarizing["served_equals_predict"]
 
 
 # --- 06 captioning --------------------------------------------------------------------------------

@@ -121,6 +121,9 @@ class Predictor:
             copy = getattr(model, "max_oov", 0)
             source = TextFrontend(source, max_source_length, copy_vocabulary=target_tokenizer if copy else None,
                                   max_oov=copy, truncate=truncate_source)
+        elif truncate_source:
+            raise ValueError("truncate_source applies to a source Tokenizer; a frontend brings its own "
+                             "(TextFrontend(..., truncate=True))")
         if not isinstance(source, Frontend):
             raise TypeError(f"source must be a zoo.frontends Frontend or a Tokenizer, got {type(source).__name__}")
         self.model = model
