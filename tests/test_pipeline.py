@@ -68,3 +68,35 @@ def test_no_surviving_example_is_a_clear_error():
         make_dataset([("", "")], SOURCE, TARGET, batch_size=4)
     with pytest.raises(ValueError, match="pairs is empty"):
         make_dataset([], SOURCE, TARGET, batch_size=4)
+
+
+@pytest.mark.parametrize("kind", ["image", "audio"])
+def test_many_media_sources_decode_in_a_graph_as_they_do_eagerly(kind, monkeypatch):
+    """From ``TRACED_DECODE_FROM`` sources on, a media frontend decodes in a traced graph (eagerly, its
+    per-row map runs Python for every row): the same arrays, and the same rows dropped for the same reasons."""
+    import tensorflow as tf
+
+    from zoo import frontends
+    from zoo.data import pipeline, toy_audio, toy_image
+    from zoo.data.pipeline import DropReport
+
+    if kind == "image":
+        frontend, pairs = frontends.from_config({"kind": "image"}), toy_image.make(6, seed=5, split="test")
+    else:
+        frontend, pairs = frontends.from_config({"kind": "audio", "sample_rate": 8000}), toy_audio.make(6, seed=5)
+    pairs += [(b"", "1 2"), (b"not a picture or a clip", "3"), (pairs[0][0], "")]  # empty, malformed, no target
+    target = Tokenizer(Vocabulary(list("0123456789")), split="chars")
+
+    def encoded(traced_from):
+        monkeypatch.setattr(pipeline, "TRACED_DECODE_FROM", traced_from)
+        features, ids, report = pipeline.encode_pairs(pairs, frontend, target, None, 6)
+        parts = {key: [value.flat_values, value.row_lengths()] if isinstance(value, tf.RaggedTensor) else [value]
+                 for key, value in {**features, "target": ids}.items()}
+        return {key: [part.numpy() for part in value] for key, value in parts.items()}, report
+
+    (eager, eager_report), (traced, traced_report) = encoded(len(pairs) + 1), encoded(len(pairs))
+    assert eager_report == traced_report == DropReport(kept=6, empty=2, too_long=0, malformed=1)
+    assert sorted(eager) == sorted(traced) and "source" in eager
+    for key in eager:
+        for a, b in zip(eager[key], traced[key]):
+            np.testing.assert_array_equal(a, b, err_msg=key)

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BOUNDARIES = (6, 8, 10, 12, 16, 24, 32, 48, 64)
 CHUNK = 1024  # sources decoded per frontend call
+# From this many sources on, a media frontend's ``decode`` runs traced (tf.function) instead of eagerly.
+# It maps over the rows (``tf.map_fn``), which eagerly runs Python for every row: about 5 ms a picture and
+# 3 ms a clip on a CPU, 30 s for toy-image's 6000 training strips, against a 1-2 s trace and 0.2 s per
+# chunk traced (the same values). Text decodes whole batches with vectorized ops: eager starts at once.
+TRACED_DECODE_FROM = 512
 
 
 @dataclasses.dataclass
@@ -62,9 +67,12 @@ def encode_pairs(
     frontend = as_frontend(source, max_source_length)
     sources, targets = zip(*pairs)
     raw = frontend.prepare(list(sources))
+    decode = frontend.decode
+    if frontend.kind != "text" and len(raw) >= TRACED_DECODE_FROM:
+        decode = tf.function(frontend.decode, input_signature=[tf.TensorSpec([None], tf.string)])
     features, errors, target = {}, [], []
     for start in range(0, len(raw), CHUNK):
-        part = frontend.decode(tf.constant(raw[start:start + CHUNK], tf.string))
+        part = decode(tf.constant(raw[start:start + CHUNK], tf.string))
         lengths = part["source_length"]
         errors.append(part["error"].numpy())
         tokens = target_tokenizer.tokenize(tf.constant(list(targets[start:start + CHUNK])))
