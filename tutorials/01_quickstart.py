@@ -59,9 +59,9 @@ for name in zoo.list_models():
     folder = hub.resolve(name)
     config = json.loads((folder / "config.json").read_text())
     test = json.loads((folder / "metrics.json").read_text())["test"]
-    exact = test["exact_match"] if "exact_match" in test else 100 - test["wer"]  # G2P: whole words right
-    print(f"{name:23} family {config['family']:16} dataset {config['dataset']:12} "
-          f"test exact match {exact:5.1f} % on {test['count']} examples (greedy)")
+    key = zoo.data.get(config["dataset"]).selection  # the figure its dataset picks checkpoints by
+    print(f"{name:23} family {config['family']:17} dataset {config['dataset']:19} "
+          f"test {key} {test[key]:5.1f} on {test['count']} examples (greedy)")
 RESULTS["models"] = zoo.list_models()
 
 # %% [markdown]
