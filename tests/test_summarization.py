@@ -9,6 +9,7 @@ import zoo
 from zoo import hub
 from zoo.data import summarization
 from zoo.evaluation import evaluate
+from zoo.evaluation.outputs import tokens_of
 
 from toy_checks import check_export_answers_as_predict
 
@@ -27,11 +28,8 @@ def metrics_of(name: str) -> dict:
 
 def outside_vocabulary(predictor, text: str) -> list[str]:
     """The words of ``text`` (the model's own split) that its target vocabulary lacks."""
-    import tensorflow as tf
-
     known = set(predictor.target_tokenizer.vocabulary.tokens)
-    tokens = predictor.target_tokenizer.tokenize(tf.constant([text])).to_list()[0]
-    return [t.decode() for t in tokens if t.decode() not in known]
+    return [token for token in tokens_of(predictor.target_tokenizer, [text])[0] if token not in known]
 
 
 def test_the_card_meets_the_issue_bars_beside_the_extractive_baselines():

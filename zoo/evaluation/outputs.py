@@ -17,18 +17,11 @@ from typing import Sequence
 
 def output_statistics(hypotheses: Sequence[str], references: Sequence[Sequence[str]], tokenizer) -> dict:
     """See the module docstring. ``references``: each example's acceptable targets (the first is used)."""
-    import tensorflow as tf
-
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
 
-    def tokens(texts) -> list[list[str]]:
-        if not texts:
-            return []
-        return [[t.decode("utf-8") for t in row] for row in tokenizer.tokenize(tf.constant(list(texts))).to_list()]
-
     known = set(tokenizer.vocabulary.tokens)
-    outputs, wanted = tokens(list(hypotheses)), tokens([r[0] for r in references])
+    outputs, wanted = tokens_of(tokenizer, hypotheses), tokens_of(tokenizer, [r[0] for r in references])
     written = sum(len(row) for row in outputs)
     copied = sum(token not in known for row in outputs for token in row)
     oov = [(token, set(row)) for reference, row in zip(wanted, outputs) for token in reference if token not in known]
@@ -37,3 +30,12 @@ def output_statistics(hypotheses: Sequence[str], references: Sequence[Sequence[s
     return {"copied": round(100.0 * copied / max(written, 1), 2),
             "reference_oov_produced": round(100.0 * produced / max(len(oov), 1), 2), "reference_oov": len(oov),
             "repeat_3": round(100.0 * repeats / max(len(outputs), 1), 2)}
+
+
+def tokens_of(tokenizer, texts: Sequence[str]) -> list[list[str]]:
+    """Texts -> each one's tokens under ``tokenizer``'s split rule, as Python strings."""
+    import tensorflow as tf
+
+    if not texts:
+        return []
+    return [[t.decode("utf-8") for t in row] for row in tokenizer.tokenize(tf.constant(list(texts))).to_list()]
