@@ -39,6 +39,7 @@ from zoo.decoding import Greedy, compile_decoder, search, source_inputs
 from zoo.text.vocab import END_ID, START_ID
 from zoo.training.callbacks import AtomicBackup, AtomicCheckpoint
 from zoo.training.losses import compile_trainer
+from zoo.training.prior import log_prior, set_output_prior
 from zoo.training.schedule import lr_callback
 
 log = logging.getLogger(__name__)
@@ -306,6 +307,9 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
                          recipe.get("precision", "float32"))
     if (workdir / "init.weights.h5").is_file():  # a resumed run's backup replaces these before fit
         model.load_weights(str(workdir / "init.weights.h5"))
+    elif recipe.get("output_prior"):  # as zoo train does (zoo.training.prior); a backup replaces it
+        set_output_prior(model, log_prior(arrays["train_target"], len(arrays["train_target"]),
+                                          about["target_vocab_size"]))
     compile_trainer(model, recipe)
     copy = "train_source_extended" in arrays  # a copy model's arrays (``write``)
     batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"],

@@ -22,7 +22,7 @@ import pathlib
 import keras
 
 from zoo import data, models
-from zoo.data.pipeline import make_dataset
+from zoo.data.pipeline import encode_pairs, make_dataset
 from zoo.evaluation import evaluate_recipe
 from zoo.hub import check_weights_dtype, load_tokenizer, round_weights, save_tokenizer, tokenizer_files
 from zoo.predictor import DecodingConfig, Predictor
@@ -34,6 +34,7 @@ from zoo.training.callbacks import (AtomicBackup, AtomicCheckpoint, AttentionMap
 from zoo.training.distill import check_distill, teacher_pairs
 from zoo.training.losses import compile_trainer
 from zoo.training.pretrain import check_pretrain_source, pretrain_source
+from zoo.training.prior import log_prior, set_output_prior
 from zoo.training.schedule import check_plateau, lr_callback
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ RECIPE_KEYS = {
 OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
                         "weights_dtype": str, "min_count": int, "frontend": dict, "label_smoothing": float,
                         "beam_size": int, "baseline_model": str, "pretrain_source": dict,
-                        "truncate_source": bool}
+                        "truncate_source": bool, "output_prior": bool}
 # A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
 TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
 # Tokenizer keys of a recipe that train a subword model ("split": "sentencepiece" only, "vocab_size"
@@ -368,6 +369,10 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     model = models.build(recipe["family"], model_config(recipe, source_tokenizer, target_tokenizer), precision)
     if init is not None:  # a resumed run's backup replaces these before fit
         model.trainer.set_weights(init.model.trainer.get_weights())
+    elif recipe.get("output_prior") and not done:
+        _, targets, _ = encode_pairs(train_pairs, frontend, target_tokenizer, **limits)
+        set_output_prior(model, log_prior(targets.flat_values.numpy(), int(targets.nrows()),
+                                          len(target_tokenizer.vocabulary)))
     if "pretrain_source" in recipe and not done and epochs > 0:
         _pretrain_source(model, recipe, workdir, train_data, dev_data, len(target_tokenizer.vocabulary), verbose)
     def predictor_of(model) -> Predictor:
