@@ -345,8 +345,9 @@ def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ra
     )
 
 
-def compile_decoder(fn, variables=()):
-    """Compiles a decoding function for the active Keras backend (tf.function / jax.jit / as is).
+def compile_decoder(fn, variables=(), jit_compile: bool = False):
+    """Compiles a decoding function for the active Keras backend (tf.function / jax.jit / as is);
+    ``jit_compile``: on TensorFlow, XLA-compiled (one compilation per input shape).
 
     ``variables``: the model's Keras variables. ``tf.function`` reads variables when it runs, but
     ``jax.jit`` would bake the values it traced with into the compiled function, so a model trained
@@ -357,7 +358,7 @@ def compile_decoder(fn, variables=()):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, reduce_retracing=True, autograph=False)
+        return tf.function(fn, reduce_retracing=True, autograph=False, jit_compile=jit_compile)
     if backend == "jax":
         import jax
 

@@ -96,8 +96,15 @@ def write_checksums(folder: str | os.PathLike) -> None:
     (folder / CHECKSUMS).write_text("".join(f"{sha256_of(folder / f)}  {f}\n" for f in files))
 
 
-def load(name: str | os.PathLike, verify_checksums: bool = True):
-    """Loads a pretrained model by name (see ``list_models()``) or folder -> a ``Predictor``."""
+def load(name: str | os.PathLike, verify_checksums: bool = True, jit_compile: bool = False):
+    """Loads a pretrained model by name (see ``list_models()``) or folder -> a ``Predictor``;
+    ``jit_compile=True`` for one that answers many calls (``Predictor.jit_compile``)."""
+    predictor = _load(name, verify_checksums)
+    predictor.jit_compile = jit_compile
+    return predictor
+
+
+def _load(name: str | os.PathLike, verify_checksums: bool):
     from zoo import frontends, models
     from zoo.predictor import DecodingConfig, Predictor
 

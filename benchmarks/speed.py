@@ -1,0 +1,107 @@
+"""One-input latency and whole-list throughput of g2p-luong next to g2p-en, in one run (Markdown tables).
+
+The peer is the PyPI package ``g2p-en`` 2.1.0: a numpy GRU seq2seq that converts one word per call
+(``pip install g2p-en==2.1.0``; without it its column is left out). Its ``G2p()`` would first read
+NLTK's CMUdict corpus, which is not installed here and which ``predict`` does not use: the benchmark
+hands it an empty dictionary.
+
+1. One word per call (the first ``--words`` test words, after one warm-up call each way): p50 / p90
+   milliseconds of g2p-en ``predict``, of ``zoo.load("g2p-luong").predict`` greedy and beam 4, and of
+   the exported SavedModel's ``serving_default`` greedy and beam 4 (loaded with
+   ``tf.saved_model.load``, as a Python client of the graph would).
+2. The whole test list (6,295 distinct CMUdict words), words per CPU-second (``time.process_time``:
+   every thread of the process counts): g2p-en one word per call, ours in batches of 256, greedy and beam 4.
+
+Run: ``python benchmarks/speed.py [--words 300]`` (a few minutes on 2 CPU cores). Ratios are what to
+read: timings of one machine on one day, taken side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import types
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo import data, export, hub  # noqa: E402
+
+MODEL = "g2p-luong"
+
+
+def g2p_en():
+    """g2p-en's converter, or None when the package is not installed."""
+    try:
+        from g2p_en import g2p as module
+    except ImportError:
+        return None
+    module.cmudict = types.SimpleNamespace(dict=dict)  # the lexicon lookup ``predict`` does not use
+    return module.G2p()
+
+
+def latency(fn, items) -> tuple[float, float]:
+    """(p50, p90) milliseconds of ``fn(item)`` over ``items``, after one warm-up call."""
+    fn(items[0])
+    times = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        times.append(1000 * (time.perf_counter() - start))
+    return float(np.percentile(times, 50)), float(np.percentile(times, 90))
+
+
+def per_cpu_second(fn, count: int) -> float:
+    """Items per CPU-second of one ``fn()`` that handles ``count`` items."""
+    start = time.process_time()
+    fn()
+    return count / (time.process_time() - start)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--words", type=int, default=300, help="words timed one per call")
+    args = p.parse_args(argv)
+
+    predictor = zoo.load(MODEL)
+    words = sorted({source for source, _ in data.load("cmudict", "test")})
+    rng = np.random.default_rng(0)
+    sample = [words[i] for i in rng.permutation(len(words))[: args.words]]
+    peer = g2p_en()
+    print(f"{MODEL} on {len(words):,} test words ({args.words} timed one per call); TensorFlow {tf.__version__}; "
+          f"g2p-en {'2.1.0' if peer else 'not installed'}\n")
+
+    rows = []
+    if peer:
+        rows.append(("g2p-en predict", latency(peer.predict, sample)))
+    for beam in (1, 4):
+        rows.append((f"predict, beam {beam}", latency(lambda w: predictor.predict([w], beam_size=beam), sample)))
+    with tempfile.TemporaryDirectory() as directory:
+        for beam in (1, 4):
+            path = export.export(hub.resolve(MODEL), directory, beam_size=beam, version=beam, examples=sample[:2])
+            serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+            rows.append((f"SavedModel, beam {beam}",
+                         latency(lambda w: serve(text=tf.constant([w]))["outputs"].numpy(), sample)))
+    base = rows[0][1][0]
+    print("| one word per call | p50 ms | p90 ms | p50 / first row |\n|---|---|---|---|")
+    for name, (p50, p90) in rows:
+        print(f"| {name} | {p50:.2f} | {p90:.2f} | {p50 / base:.2f} |")
+
+    print("\n| whole list | words per CPU-second | / g2p-en |\n|---|---|---|")
+    rates = []
+    if peer:
+        rates.append(("g2p-en, one word per call", per_cpu_second(lambda: [peer.predict(w) for w in words], len(words))))
+    for beam in (1, 4):
+        predictor.predict(words[:256], beam_size=beam)  # traced before timing
+        rates.append((f"ours, beam {beam}, batches of 256",
+                      per_cpu_second(lambda: predictor.predict(words, beam_size=beam), len(words))))
+    for name, rate in rates:
+        print(f"| {name} | {rate:,.0f} | {rate / rates[0][1]:.2f} |" if peer else f"| {name} | {rate:,.0f} | |")
+
+
+if __name__ == "__main__":
+    main()
