@@ -18,11 +18,13 @@ def test_copies_rare_reference_words_and_stutter_are_counted():
     assert stats["reference_oov"] == 3
     assert stats["reference_oov_produced"] == pytest.approx(100 * 2 / 3, abs=0.01)
     assert stats["repeat_3"] == pytest.approx(100 / 3, abs=0.01)
+    assert stats["unknown"] == 0.0
 
 
-def test_outputs_only_from_the_vocabulary_copy_nothing():
-    stats = output_statistics(["the files", "library for the files ."], [["files"], ["library"]], TOKENIZER)
-    assert stats == {"copied": 0.0, "reference_oov_produced": 0.0, "reference_oov": 0, "repeat_3": 0.0}
+def test_outputs_only_from_the_vocabulary_copy_nothing_and_unknown_words_are_counted():
+    stats = output_statistics(["the files", "library for the <unk> ."], [["files"], ["library"]], TOKENIZER)
+    assert stats == {"copied": 0.0, "reference_oov_produced": 0.0, "reference_oov": 0, "unknown": 14.29,
+                     "repeat_3": 0.0}
 
 
 def test_mismatched_lengths_are_a_clear_error():

@@ -193,12 +193,15 @@ def _outputs(metrics: dict) -> str:
     rows = [("test, greedy", metrics["test"]["outputs"])]
     if "outputs" in metrics.get("beam", {}).get("test", {}):
         rows.append(("test, beam", metrics["beam"]["test"]["outputs"]))
+    baseline = metrics.get("baseline", {})
+    rows += [(f"{baseline['name']}: {part}, beam", figures["outputs"]) for part, figures in baseline.items()
+             if isinstance(figures, dict) and "outputs" in figures]
     return """
 ### What the outputs are made of
-| split, decoding | tokens copied from outside the vocabulary % | reference words outside the vocabulary written % | outputs repeating a token 3 times in a row % |
-|---|---|---|---|
+| split, decoding | tokens copied from outside the vocabulary % | reference words outside the vocabulary written % | `<unk>` written, of all tokens % | outputs repeating a token 3 times in a row % |
+|---|---|---|---|---|
 """ + "".join(f"| {name} | {o['copied']:.2f} | {o['reference_oov_produced']:.2f} (of {o['reference_oov']}) | "
-              f"{o['repeat_3']:.2f} |\n" for name, o in rows)
+              f"{o['unknown']:.2f} | {o['repeat_3']:.2f} |\n" for name, o in rows)
 
 
 def _header(declared, key: str) -> str:
