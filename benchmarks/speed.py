@@ -12,13 +12,19 @@ hands it an empty dictionary.
 2. The whole test list (6,295 distinct CMUdict words), words per CPU-second (``time.process_time``:
    every thread of the process counts): g2p-en one word per call, ours in batches of 256, greedy and beam 4.
 
-Run: ``python benchmarks/speed.py [--words 300]`` (a few minutes on 2 CPU cores). Ratios are what to
-read: timings of one machine on one day, taken side by side.
+3. With ``--profile``: where a one-word greedy ``predict`` spends its time (cProfile over the timed words,
+   the functions with the most time of their own).
+``--jit`` measures ``zoo.load(MODEL, jit_compile=True)`` (XLA-compiled decoding) in sections 1 and 2.
+
+Run: ``python benchmarks/speed.py [--words 300] [--jit] [--profile]`` (a few minutes on 2 CPU cores).
+Ratios are what to read: timings of one machine on one day, taken side by side.
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import tempfile
 import time
 import types
@@ -65,15 +71,17 @@ def per_cpu_second(fn, count: int) -> float:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--words", type=int, default=300, help="words timed one per call")
+    p.add_argument("--jit", action="store_true", help="predict with jit_compile=True")
+    p.add_argument("--profile", action="store_true", help="profile one-word greedy predict")
     args = p.parse_args(argv)
 
-    predictor = zoo.load(MODEL)
+    predictor = zoo.load(MODEL, jit_compile=args.jit)
     words = sorted({source for source, _ in data.load("cmudict", "test")})
     rng = np.random.default_rng(0)
     sample = [words[i] for i in rng.permutation(len(words))[: args.words]]
     peer = g2p_en()
     print(f"{MODEL} on {len(words):,} test words ({args.words} timed one per call); TensorFlow {tf.__version__}; "
-          f"g2p-en {'2.1.0' if peer else 'not installed'}\n")
+          f"g2p-en {'2.1.0' if peer else 'not installed'}; predict jit_compile={args.jit}\n")
 
     rows = []
     if peer:
@@ -96,11 +104,20 @@ def main(argv=None) -> None:
     if peer:
         rates.append(("g2p-en, one word per call", per_cpu_second(lambda: [peer.predict(w) for w in words], len(words))))
     for beam in (1, 4):
-        predictor.predict(words[:256], beam_size=beam)  # traced before timing
+        predictor.predict(words, beam_size=beam)  # traced (and with --jit compiled for every shape) before timing
         rates.append((f"ours, beam {beam}, batches of 256",
                       per_cpu_second(lambda: predictor.predict(words, beam_size=beam), len(words))))
     for name, rate in rates:
         print(f"| {name} | {rate:,.0f} | {rate / rates[0][1]:.2f} |" if peer else f"| {name} | {rate:,.0f} | |")
+
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for word in sample:
+            predictor.predict([word], beam_size=1)
+        profile.disable()
+        print(f"\none-word greedy predict, {len(sample)} calls, the 15 functions with the most time of their own:\n")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,19 @@ def test_larger_alpha_prefers_longer_outputs(four_token_model):
     assert lengths[2.0].sum() > lengths[0.0].sum()
 
 
+def test_alpha_given_at_run_time_equals_the_strategys_in_one_compiled_loop(four_token_model):
+    """``Predictor.decoder`` compiles one beam search for every alpha and passes alpha in."""
+    sources = np.random.default_rng(0).integers(4, 8, size=(16, 5)).astype("int32")
+    compiled = decoding.compile_decoder(
+        lambda source, alpha: search(four_token_model, source, BeamSearch(4, alpha=0.0), 12, alpha=alpha),
+        four_token_model.trainer.variables)
+    for alpha in (0.0, 2.0):
+        want = search(four_token_model, sources, BeamSearch(4, alpha=alpha), 12)
+        got = compiled(sources, keras.ops.convert_to_tensor(alpha, "float32"))
+        np.testing.assert_array_equal(np.asarray(got.ids), np.asarray(want.ids))
+        np.testing.assert_allclose(np.asarray(got.scores), np.asarray(want.scores), atol=1e-5)
+
+
 def test_max_length_ratio_caps_each_input(tiny_model):
     out = search(tiny_model, SOURCE, BeamSearch(2), max_length=20, max_length_ratio=(1.0, 1))
     emitted = np.asarray(out.lengths)[:, 0] + (np.asarray(out.ids)[:, 0] == END_ID).any(-1)

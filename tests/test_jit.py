@@ -31,5 +31,10 @@ def test_jit_compiled_decoding_gives_the_plain_loops_outputs_and_scores():
                 assert [h.text for h in have] == [h.text for h in want]
                 np.testing.assert_allclose([h.score for h in have], [h.score for h in want], atol=1e-4)
                 np.testing.assert_allclose(have[0].attention, want[0].attention, atol=1e-4)
+    plain.predict(words, beam_size=4, alpha=0.0)
+    compiled_loops = len(plain._decoders)
+    for alpha in (0.6, 2.0):  # alpha is an input of the one beam search compiled (tests/test_decoding.py)
+        plain.predict(words, beam_size=4, alpha=alpha)
+    assert len(plain._decoders) == compiled_loops
     with pytest.raises(TypeError, match="jit_compile must be True or False, got 'yes'"):
         compiled.jit_compile = "yes"

@@ -141,8 +141,8 @@ def check_max_length(max_length) -> int:
     return max_length
 
 
-def length_penalty(lengths, alpha: float):
-    """GNMT length penalty ((5 + len) / 6) ** alpha; lengths count </s>."""
+def length_penalty(lengths, alpha):
+    """GNMT length penalty ((5 + len) / 6) ** alpha (a float or a () tensor); lengths count </s>."""
     return ops.power((5.0 + ops.cast(lengths, "float32")) / 6.0, alpha)
 
 
@@ -221,7 +221,7 @@ def source_inputs(source) -> dict:
     return {"source": ids, "source_length": ops.sum(ops.cast(ops.not_equal(ids, PAD_ID), "int32"), axis=1)}
 
 
-def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ratio=None) -> Decoded:
+def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ratio=None, alpha=None) -> Decoded:
     """Decodes a batch with ``strategy``.
 
     source: the model's source inputs (a frontend's dict, see ``source_inputs``) or right-padded
@@ -229,10 +229,14 @@ def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ra
     max_length: absolute cap on output tokens (the buffers' size).
     max_length_ratio: optional (a, b): each input also stops after ``a * S' + b`` tokens, S' the
         real length of its memory.
+    alpha: a beam search's length penalty as a () float32 tensor, in place of ``strategy.alpha``, so one
+        compiled function serves every alpha (``Predictor.decoder``).
     """
     max_length = check_max_length(max_length)
     if not isinstance(strategy, (Greedy, BeamSearch, Sampling)):
         raise TypeError(f"strategy must be Greedy, BeamSearch or Sampling, got {type(strategy).__name__}")
+    if isinstance(strategy, BeamSearch) and alpha is None:
+        alpha = strategy.alpha
     k, n_best = strategy.width, strategy.n_best
     context, state = model.encode(source_inputs(source), training=False)
     memory_mask = context["memory_mask"]  # (batch, S') bool
@@ -285,7 +289,7 @@ def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ra
             step_scores = ops.where(finished[:, :, None], pad_only, log_probs)
             candidates = scores[:, :, None] + step_scores  # (batch, k, vocab)
             lengths = v["emitted"][:, :, None] + ops.cast(ops.logical_not(finished), "int32")[:, :, None]
-            ranking = candidates / length_penalty(lengths, strategy.alpha)
+            ranking = candidates / length_penalty(lengths, alpha)
             if strategy.coverage_penalty:
                 covered = ops.sum(v["attention"], axis=2)[:, :, None, :] + ops.where(
                     finished[:, :, None, None], 0.0, ops.reshape(weights, (batch, k, 1, -1)))
@@ -329,7 +333,7 @@ def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ra
     scores, emitted = final["scores"], final["emitted"]
     lengths = emitted - ops.cast(ops.any(final["ids"] == END_ID, axis=-1), "int32")  # (batch, k)
     if isinstance(strategy, BeamSearch):
-        ranking = scores / length_penalty(emitted, strategy.alpha)
+        ranking = scores / length_penalty(emitted, alpha)
         if strategy.coverage_penalty:
             ranking = ranking + coverage(ops.sum(final["attention"], axis=2), memory_mask[:, None, :],
                                          strategy.coverage_penalty)

@@ -188,14 +188,21 @@ class Predictor:
         return self.frontend.max_length
 
     def decoder(self, strategy):
-        """The compiled decoding function for a strategy: the model's source inputs -> ``Decoded``."""
-        if strategy not in self._decoders:
-            def decode_source(source):
-                return decoding.search(self.model, source, strategy, max_length=self.max_target_length + 1)
+        """The compiled decoding function for a strategy: the model's source inputs -> ``Decoded``.
+        Beam searches that differ only in their length penalty share one compiled function (alpha is
+        passed in), so trying several alphas traces the loop once."""
+        import keras
 
-            self._decoders[strategy] = decoding.compile_decoder(decode_source, self.model.trainer.variables,
-                                                                jit_compile=self.jit_compile)
-        return self._decoders[strategy]
+        alpha = getattr(strategy, "alpha", 0.0)
+        key = dataclasses.replace(strategy, alpha=0.0) if isinstance(strategy, decoding.BeamSearch) else strategy
+        if key not in self._decoders:
+            def decode_source(source, alpha):
+                return decoding.search(self.model, source, key, max_length=self.max_target_length + 1, alpha=alpha)
+
+            self._decoders[key] = decoding.compile_decoder(decode_source, self.model.trainer.variables,
+                                                           jit_compile=self.jit_compile)
+        compiled = self._decoders[key]
+        return lambda source: compiled(source, keras.ops.convert_to_tensor(alpha, "float32"))
 
     def encode_inputs(self, inputs) -> dict:
         """Raw inputs -> the frontend's outputs as NumPy arrays (the model's source inputs, the source
