@@ -46,6 +46,23 @@ def test_the_card_meets_the_issue_bars_beside_the_extractive_baselines():
     assert metrics["simple_baselines"] == summarization.baselines("test")
 
 
+def test_the_ablation_without_copy_and_coverage_falls_far_behind_and_writes_unk_where_names_go():
+    """summarize-debian-plain: the same architecture, recipe and 4 epochs without copy and coverage (with
+    output_prior, without which it collapsed). summarize-debian's evaluation scores it with the same beam."""
+    metrics, plain = metrics_of("summarize-debian"), metrics_of("summarize-debian-plain")
+    ablation = metrics["baseline"]["debian-descriptions"]
+    assert metrics["baseline"]["name"] == "summarize-debian-plain" and metrics["baseline"]["trained"]
+    assert plain["epochs"] == metrics["epochs"] == 4 and plain["parameters"] < metrics["parameters"]
+    print(f"\nablation test ROUGE-L beam {ablation['rougeL']:.1f} (summarize-debian {metrics['beam']['test']['rougeL']:.1f}); "
+          f"outputs {ablation['outputs']}")
+    assert ablation["rougeL"] <= metrics["beam"]["test"]["rougeL"] - 10.0
+    assert ablation["rougeL"] < metrics["simple_baselines"]["first_sentence"]["rougeL"]
+    assert ablation["outputs"]["copied"] == 0.0 and ablation["outputs"]["reference_oov_produced"] == 0.0
+    assert ablation["outputs"]["unknown"] > 5.0 > metrics["beam"]["test"]["outputs"]["unknown"]
+    summary = zoo.load("summarize-debian-plain").predict([MADE_UP])[0]
+    assert "zentrix" not in summary and "<unk>" in summary
+
+
 def test_zoo_evaluate_reproduces_the_cards_greedy_figures(summarizer):
     expected = metrics_of("summarize-debian")["test"]
     result = evaluate(summarizer, "debian-descriptions", "test")
