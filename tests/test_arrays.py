@@ -1,6 +1,7 @@
 """Training from id arrays (zoo.training.arrays): the path for machines without TensorFlow, e.g. a GPU on JAX.
 
-Runs on the TensorFlow and the JAX backend (Makefile BACKEND_TESTS)."""
+`make test` runs it on the JAX backend, the one this path exists for (Makefile BACKEND_TESTS; test-tf
+leaves it out); it passes on TensorFlow too (`pytest tests/test_arrays.py`)."""
 import json
 import os
 import subprocess
