@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     p.add_argument("--profile", action="store_true", help="profile one-word greedy predict")
     args = p.parse_args(argv)
 
-    predictor = zoo.load(MODEL, jit_compile=args.jit)
+    predictor = zoo.load(MODEL, **({"jit_compile": True} if args.jit else {}))  # also runs on older zoo versions
     words = sorted({source for source, _ in data.load("cmudict", "test")})
     rng = np.random.default_rng(0)
     sample = [words[i] for i in rng.permutation(len(words))[: args.words]]
