@@ -163,10 +163,10 @@ class Predictor:
 
     @property
     def jit_compile(self) -> bool:
-        """Whether decoding runs XLA-compiled on TensorFlow (JAX always compiles with XLA): about twice
-        as fast for small batches on CPU, the same outputs, but each new input shape compiles once
-        (seconds), so batches are padded to a few shapes (``bucket_shape``). For a long-lived
-        predictor that answers many calls; a one-off call is faster without."""
+        """Whether decoding runs XLA-compiled on TensorFlow (JAX always compiles with XLA): one input
+        decodes about 1.7 times as fast on CPU (docs/speed.md), with the same outputs, but each new
+        input shape compiles once (seconds), so batches are padded to a few shapes (``bucket_shape``).
+        For a long-lived predictor that answers many calls; a one-off call is faster without."""
         return self._jit_compile
 
     @jit_compile.setter
@@ -175,6 +175,7 @@ class Predictor:
             raise TypeError(f"jit_compile must be True or False, got {value!r}")
         self._jit_compile = value
         self._decoders = {}
+
     @property
     def source_tokenizer(self) -> Tokenizer:
         """The text frontend's tokenizer (text models only)."""
