@@ -3,11 +3,12 @@ import gzip
 import json
 import pathlib
 import re
+import shutil
 
 import pytest
 
 import zoo
-from zoo import data
+from zoo import data, hub
 from zoo.data import toy
 from zoo.io import sha256_of
 from zoo.training import distill
@@ -157,6 +158,22 @@ def test_sources_longer_than_the_teacher_accepts_are_left_out_and_counted(toy_ru
     pairs, summary = distill.teacher_pairs(recipe, tmp_path / "run")
     assert summary["extra_sources"] == 2 and summary["too_long_for_teacher"] == 1
     assert pairs[-1] == ("98765", teacher.predict(["98765"])[0]) and "9" * 17 not in dict(pairs)
+
+
+def test_a_teacher_that_truncates_decodes_longer_sources_from_their_opening(toy_run, tmp_path):
+    _, _, workdir = toy_run
+    folder = tmp_path / "truncating-teacher"
+    shutil.copytree(workdir / "pretrained", folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "truncate_source": True}))
+    hub.write_checksums(folder)
+    teacher = zoo.load(folder)
+    (tmp_path / "extra.txt").write_text("1234567890123456789\n98765\n")  # 19 digits: the teacher reads 16
+    recipe = {**TOY_RECIPE, "distill": {"teacher": str(folder), "extra_sources": str(tmp_path / "extra.txt")}}
+    pairs, summary = distill.teacher_pairs(recipe, tmp_path / "run")
+    assert summary["too_long_for_teacher"] == 0
+    options = {"beam_size": summary["beam_size"], **({"alpha": summary["alpha"]} if "alpha" in summary else {})}
+    assert dict(pairs)["1234567890123456789"] == teacher.predict(["1234567890123456"], **options)[0]
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -12,7 +12,7 @@ run whose extra sources changed but whose teacher, beam and length penalty did n
 the file lacks; a pair of files it cannot read (bad JSON, keys missing, a line that is not
 ``source<TAB>output``, not UTF-8) is a clear error naming the file, and is never overwritten. Sources longer than the
 teacher accepts are left out (counted in the summary), as the training pipeline leaves out what the student
-does not accept.
+does not accept; a teacher that truncates (``truncate_source``) reads their opening instead.
 """
 from __future__ import annotations
 
@@ -124,7 +124,8 @@ def teacher_pairs(recipe: dict, workdir: str | os.PathLike) -> tuple[list[tuple[
     options = {"beam_size": config["beam_size"], **({"alpha": alpha} if config["beam_size"] > 1 else {})}
     if teacher is not None:
         lengths = teacher.source_tokenizer.tokenize(tf.constant(missing)).row_lengths().numpy()
-        fitting = [s for s, n in zip(missing, lengths) if n <= teacher.max_source_length]  # longer: an error
+        truncates = teacher.frontend.truncate  # a teacher trained with truncate_source reads a longer source's opening
+        fitting = [s for s, n in zip(missing, lengths) if truncates or n <= teacher.max_source_length]
         start = time.perf_counter()
         for first in range(0, len(fitting), CHUNK):
             chunk = fitting[first:first + CHUNK]
