@@ -51,7 +51,8 @@ VARIANTS = [(family, config) for family, config in TINY.items()] + [
     ("pointer_generator", dict(embedding_dim=6, encoder_units=4, units=8, max_oov=2, coverage=False)),
 ]
 IMAGE_ONLY = {"show_attend_tell"}  # reads an image grid, not token ids: tests/test_show_attend_tell.py
-FAMILY_NAMES = sorted(set(FAMILIES) - IMAGE_ONLY)
+AUDIO_ONLY = {"las"}  # listens to audio: tests/test_fronts.py and tests/test_speech.py
+FAMILY_NAMES = sorted(set(FAMILIES) - IMAGE_ONLY - AUDIO_ONLY)
 ATTENTION = [f for f in FAMILY_NAMES if FAMILIES[f].has_attention]
 NO_ATTENTION = [f for f in FAMILY_NAMES if not FAMILIES[f].has_attention]
 
@@ -101,7 +102,7 @@ def steps(model, source, decoder_input):
 
 def test_every_family_is_registered_with_a_tiny_test_config():
     assert set(TINY) == set(FAMILY_NAMES) == {"rnn_seq2seq", "cho", "bahdanau", "luong", "pointer_generator"}
-    assert set(FAMILIES) == set(FAMILY_NAMES) | IMAGE_ONLY
+    assert set(FAMILIES) == set(FAMILY_NAMES) | IMAGE_ONLY | AUDIO_ONLY
     assert set(ATTENTION) == {"bahdanau", "luong", "pointer_generator"} and set(NO_ATTENTION) == {"rnn_seq2seq", "cho"}
     for name, cls in FAMILIES.items():
         assert cls.family == name

@@ -15,6 +15,7 @@ IMAGE = {"kind": "image", "height": 16, "width": 48, "filters": [4, 8], "order":
 MODELS = {
     "luong-audio": ("luong", dict(embedding_dim=6, encoder_units=5, units=8, source=AUDIO)),
     "bahdanau-audio": ("bahdanau", dict(embedding_dim=6, encoder_units=5, units=8, source=AUDIO)),
+    "las-audio": ("las", dict(embedding_dim=6, listener_units=5, listener_layers=1, units=8, source=AUDIO)),
     "luong-image-rows": ("luong", dict(embedding_dim=6, encoder_units=5, units=8,
                                        source={**IMAGE, "order": "rows", "positions": True})),
     "bahdanau-image-strip": ("bahdanau", dict(embedding_dim=6, encoder_units=5, units=8, source=IMAGE)),
@@ -57,13 +58,13 @@ def test_step_reproduces_the_trainer_and_attends_over_real_positions(name):
     mask = np.asarray(context["memory_mask"])  # (batch, S')
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-5)
     assert np.all(weights[np.broadcast_to(~mask[:, None, :], weights.shape)] == 0.0)
-    if "audio" in name:  # 1200 samples -> 15 frames -> 8 stacked; 700 -> 9 -> 5
-        assert list(mask.sum(axis=1)) == [8, 5]
+    if "audio" in name:  # 1200 samples -> 15 frames -> 8 stacked; 700 -> 9 -> 5; LAS's pyramid halves them
+        assert list(mask.sum(axis=1)) == ([4, 3] if name.startswith("las") else [8, 5])
     else:
         assert mask.all() and mask.shape[1] == (12 if "strip" in name else 4 * 12)
 
 
-@pytest.mark.parametrize("name", ["luong-audio", "bahdanau-audio"])
+@pytest.mark.parametrize("name", ["luong-audio", "bahdanau-audio", "las-audio"])
 def test_a_clip_alone_and_padded_in_a_batch_agree(name):
     model, inputs = tiny(name), sources(name)
     full = trainer(model, inputs)

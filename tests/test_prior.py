@@ -5,7 +5,7 @@ import pytest
 from keras import ops
 
 from zoo import decoding
-from zoo.text.vocab import END_ID
+from zoo.text.vocab import END_ID, Vocabulary
 from zoo.training.prior import log_prior, set_output_prior
 from zoo.training.train import load_recipe
 
@@ -43,3 +43,29 @@ def test_a_prior_of_another_vocabulary_and_a_recipe_value_that_is_no_boolean_are
     recipe = load_recipe("summarize-debian-plain")
     with pytest.raises(ValueError, match="Recipe key 'output_prior' must be bool"):
         load_recipe({**recipe, "output_prior": "yes"})
+
+
+def test_train_starts_the_projection_at_the_training_targets_prior(tmp_path, monkeypatch):
+    """``zoo train`` with ``"output_prior": true`` sets the bias to the training targets' log unigram (caught
+    as it is set; the run stops there)."""
+    from zoo import data
+    from zoo.training import train as training
+
+    from conftest import TOY_RECIPE
+
+    class Stop(Exception):
+        pass
+
+    def caught(model, prior):
+        set_output_prior(model, prior)
+        raise Stop(model, prior)
+
+    monkeypatch.setattr(training, "set_output_prior", caught)
+    with pytest.raises(Stop) as stopped:
+        training.train({**TOY_RECIPE, "output_prior": True}, tmp_path, verbose=0)
+    model, prior = stopped.value.args
+    vocabulary = Vocabulary.load(tmp_path / "target_vocab.txt")
+    targets = [target.split() for _, target in data.load("toy-reverse", "train")]
+    ids = np.array([vocabulary.id(token) for target in targets for token in target])
+    np.testing.assert_allclose(prior, log_prior(ids, rows=len(targets), vocab_size=len(vocabulary)), atol=1e-6)
+    np.testing.assert_allclose(model.projection.get_weights()[1], prior)

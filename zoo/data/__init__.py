@@ -17,7 +17,8 @@ toy-sort) are registered here; a new module registers its own::
 """
 from __future__ import annotations
 
-from zoo.data import cmudict, dates, files, scenes, summarization, toy, toy_audio, toy_copy, toy_image, translation
+from zoo.data import (cmudict, dates, files, scenes, speech, summarization, toy, toy_audio, toy_copy, toy_image,
+                      translation)
 from zoo.data.dataset import SPLITS, Dataset
 
 # Derived from the declarations, for code written before them (kept up to date by ``register``):
@@ -92,7 +93,8 @@ def load(dataset: str, split: str) -> list[tuple]:
 
 
 for _dataset in (cmudict.DATASET, dates.DATASET, *toy.DATASETS, toy_copy.DATASET, toy_audio.DATASET,
-                 toy_image.DATASET, *translation.DATASETS, *scenes.DATASETS, summarization.DATASET):
+                 toy_image.DATASET, *translation.DATASETS, *scenes.DATASETS, summarization.DATASET,
+                 speech.DATASET, *speech.PARTS):
     register(_dataset)
 del _dataset
 DATASETS = names()  # the built-in datasets; names() also lists those registered later

@@ -104,6 +104,8 @@ def encode_pairs(
              max_target_length, report.malformed)
     if report.kept == 0:
         raise ValueError(f"No example survived filtering ({report}); check the data and the length limits.")
+    if keep.all():  # no copy of what may be gigabytes of audio
+        return features, target, report
     kept = np.flatnonzero(keep)
     return {key: tf.gather(value, kept) for key, value in features.items()}, tf.gather(target, kept), report
 
@@ -163,9 +165,11 @@ def make_dataset(
     frontend = as_frontend(source, max_source_length)
     features, target, _ = encode_pairs(pairs, frontend, target_tokenizer, max_source_length, max_target_length)
     count = int(target.nrows())
-    dataset = tf.data.Dataset.from_tensor_slices((features, target))
-    if shuffle:
-        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    if shuffle:  # shuffle indices, not examples: a buffer of every example would copy the data set once more
+        order = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        dataset = order.map(lambda i: (tf.nest.map_structure(lambda value: value[i], features), target[i]))
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((features, target))
     dataset = dataset.map(_teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE)
     # Text buckets by max(source tokens, target tokens + 1); other sources (samples, pixels) by the target.
     by_source = frontend.kind == "text"

@@ -184,3 +184,82 @@ class Bridge(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "input_units": self.input_units,
                 "num_states": self.num_states, "bridge": self.bridge}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PyramidalEncoder(keras.layers.Layer):
+    """The listener of Listen, Attend and Spell (Chan et al. 2016): a stack of bidirectional RNNs, each
+    reading pairs of consecutive outputs of the layer below concatenated into one step, so every layer
+    halves the time axis and ``num_layers`` layers reduce it ``2 ** num_layers`` times (masks alike:
+    a row of length n keeps ceil(n / 2) steps per layer; an odd last step is paired with zeros).
+
+    Args:
+        units: cell size per direction (memory size 2 * units).
+        num_layers: stacked layers, each halving time.
+        cell: ``"lstm"``, ``"gru"`` or ``"simple"``.
+        dropout: dropout rate between layers (training only).
+
+    Call: ``memory, mask, states = encoder(features, mask)`` with features (batch, frames, d) and mask
+    (batch, frames) bool (true on each row's first frames) -> memory (batch, ceil(frames / 2 ** num_layers),
+    2 * units), zero past each row's end, its mask, and the last layer's final states, each
+    (batch, 2 * units), forward and backward concatenated ([h] or [h, c]).
+    """
+
+    def __init__(self, units: int, num_layers: int = 3, cell: str = "lstm", dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        check_positive(units=units, num_layers=num_layers)
+        check_dropout(dropout)
+        self.units, self.num_layers, self.cell, self.dropout = units, num_layers, check_cell(cell), dropout
+        from zoo.layers.sources import StackFrames
+
+        self.pairs = StackFrames(2, name="pairs")
+        self.rnns = [keras.layers.Bidirectional(
+            CELLS[cell](units, return_sequences=True, return_state=True, name=f"{cell}_{i}"), name=f"bi_{cell}_{i}")
+            for i in range(num_layers)]
+        self.drop = keras.layers.Dropout(dropout)
+
+    @property
+    def output_units(self) -> int:
+        return 2 * self.units
+
+    @property
+    def reduction(self) -> int:
+        """Input steps per memory step."""
+        return 2 ** self.num_layers
+
+    def recurrent_layers(self) -> list:
+        return [part for rnn in self.rnns for part in (rnn.forward_layer, rnn.backward_layer)]
+
+    def build(self, features_shape, mask_shape=None):
+        depth = features_shape[-1]
+        for rnn in self.rnns:
+            rnn.build((features_shape[0], None, 2 * depth))
+            depth = self.output_units
+
+    def call(self, features, mask, training=False):
+        sequence = features
+        lengths = ops.sum(ops.cast(mask, "int32"), axis=1)  # (batch,)
+        n = num_states(self.cell)
+        for i, rnn in enumerate(self.rnns):
+            if i > 0:
+                sequence = self.drop(sequence, training=training)
+            sequence, lengths = self.pairs(sequence, lengths)  # (batch, steps / 2, 2 * depth)
+            mask = ops.cumsum(ops.ones_like(sequence[:, :, 0], dtype="int32"), axis=1) <= lengths[:, None]
+            outputs = rnn(sequence, mask=mask, training=training)
+            states = list(outputs[1:])
+            # Zero past each row's end (a fresh tensor: no Keras mask rides along into the next pairing).
+            sequence = ops.where(ops.expand_dims(mask, -1), outputs[0], ops.zeros_like(outputs[0]))
+        states = [ops.concatenate([states[j], states[n + j]], axis=-1) for j in range(n)]
+        return sequence, mask, states  # memory (batch, S', 2 * units)
+
+    def compute_output_spec(self, features, mask, training=False):
+        batch, frames, _ = features.shape
+        steps = None if frames is None else -(-frames // self.reduction)
+        states = [keras.KerasTensor((batch, self.output_units), dtype=self.compute_dtype)
+                  for _ in range(num_states(self.cell))]
+        return (keras.KerasTensor((batch, steps, self.output_units), dtype=self.compute_dtype),
+                keras.KerasTensor((batch, steps), dtype="bool"), states)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "num_layers": self.num_layers, "cell": self.cell,
+                "dropout": self.dropout}

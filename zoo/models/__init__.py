@@ -4,12 +4,13 @@ import keras
 from zoo.models.bahdanau import Bahdanau
 from zoo.models.base import Seq2Seq
 from zoo.models.cho import Cho
+from zoo.models.las import LAS
 from zoo.models.luong import Luong
 from zoo.models.pointer_generator import PointerGenerator
 from zoo.models.rnn_seq2seq import RNNSeq2Seq
 from zoo.models.show_attend_tell import ShowAttendTell
 
-FAMILIES = {cls.family: cls for cls in (RNNSeq2Seq, Cho, Bahdanau, Luong, PointerGenerator, ShowAttendTell)}
+FAMILIES = {cls.family: cls for cls in (RNNSeq2Seq, Cho, Bahdanau, Luong, PointerGenerator, ShowAttendTell, LAS)}
 # Keras dtype policies a model may compute in. The mixed ones compute in float16 / bfloat16 and keep
 # float32 weights (so a checkpoint loads under any of them) and float32 logits.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -30,5 +31,5 @@ def build(family: str, config: dict, precision: str = "float32") -> Seq2Seq:
         keras.config.set_dtype_policy(previous)
 
 
-__all__ = ["Seq2Seq", "RNNSeq2Seq", "Cho", "Bahdanau", "Luong", "PointerGenerator", "ShowAttendTell", "FAMILIES",
+__all__ = ["Seq2Seq", "RNNSeq2Seq", "Cho", "Bahdanau", "Luong", "PointerGenerator", "ShowAttendTell", "LAS", "FAMILIES",
            "PRECISIONS", "build"]

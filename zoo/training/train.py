@@ -20,9 +20,10 @@ import os
 import pathlib
 
 import keras
+import tensorflow as tf
 
 from zoo import data, models
-from zoo.data.pipeline import encode_pairs, make_dataset
+from zoo.data.pipeline import make_dataset
 from zoo.evaluation import evaluate_recipe
 from zoo.hub import check_weights_dtype, load_tokenizer, round_weights, save_tokenizer, tokenizer_files
 from zoo.predictor import DecodingConfig, Predictor
@@ -370,7 +371,10 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     if init is not None:  # a resumed run's backup replaces these before fit
         model.trainer.set_weights(init.model.trainer.get_weights())
     elif recipe.get("output_prior") and not done:
-        _, targets, _ = encode_pairs(train_pairs, frontend, target_tokenizer, **limits)
+        # The targets alone, tokenized (no source decoded again: a speech split is gigabytes of waveforms),
+        # those the length limit keeps; a copy model's source words outside the vocabulary count as <unk>.
+        targets = target_tokenizer.encode(tf.constant([target for _, target in train_pairs]))
+        targets = tf.ragged.boolean_mask(targets, targets.row_lengths() <= recipe["max_target_length"])
         set_output_prior(model, log_prior(targets.flat_values.numpy(), int(targets.nrows()),
                                           len(target_tokenizer.vocabulary)))
     if "pretrain_source" in recipe and not done and epochs > 0:
