@@ -138,6 +138,21 @@ def test_audio_corrupt_headers_never_raise_and_accepted_rows_decode():
             tf.audio.decode_wav(item)  # raises if the header walk let a bad file through
 
 
+def test_audio_silence_is_blank_not_an_error(audio):
+    """Digital silence and a clip below -50 dBFS are blank (an empty transcript), a quiet voice is not;
+    ``silence_dbfs=None`` never blanks; a bad file is an error, not blank."""
+    frontend, decoder = audio
+    t = np.arange(8000) / 16000
+    quiet = 10 ** (-40 / 20) * np.sin(2 * np.pi * 300 * t)  # -40 dBFS peak: heard
+    hiss = 10 ** (-56 / 20) * np.sin(2 * np.pi * 300 * t)  # -56 dBFS: silence
+    clips = [wav_bytes(np.zeros(8000), 16000), wav_bytes(hiss, 16000), wav_bytes(quiet, 16000), b"not a wav"]
+    out = decoder(tf.constant(frontend.prepare(clips)))
+    assert out["blank"].numpy().tolist() == [True, True, False, False]
+    assert [e.decode() for e in out["error"].numpy()[:3]] == ["", "", ""]
+    never = AudioFrontend(sample_rate=16000, silence_dbfs=None)
+    assert not never.decode(tf.constant(clips[:2]))["blank"].numpy().any()
+
+
 def test_audio_frontend_signature_config_and_prepare(audio, tmp_path):
     frontend, decoder = audio
     traced = decoder.get_concrete_function()
@@ -146,7 +161,7 @@ def test_audio_frontend_signature_config_and_prepare(audio, tmp_path):
     assert traced.structured_outputs["source_length"].dtype == tf.int32
     empty = decoder(tf.zeros([0], tf.string))
     assert empty["source"].shape[0] == 0 and empty["error"].shape == (0,)
-    assert frontend.get_config() == {"kind": "audio", "sample_rate": 16000, "max_seconds": 2.0}
+    assert frontend.get_config() == {"kind": "audio", "sample_rate": 16000, "max_seconds": 2.0, "silence_dbfs": -50.0}
     clone = from_config(frontend.get_config())
     assert isinstance(clone, AudioFrontend) and clone.get_config() == frontend.get_config()
     path = tmp_path / "a.wav"
@@ -158,6 +173,8 @@ def test_audio_frontend_signature_config_and_prepare(audio, tmp_path):
         AudioFrontend(sample_rate=0)
     with pytest.raises(ValueError, match="max_seconds"):
         AudioFrontend(max_seconds=-1)
+    with pytest.raises(ValueError, match="silence_dbfs"):
+        AudioFrontend(silence_dbfs=6.0)
 
 
 # ----------------------------------------------------------------------------------------------- image

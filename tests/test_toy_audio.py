@@ -55,6 +55,9 @@ def test_the_frontend_rules_hold_for_the_model(audio_run, tmp_path):
     path = tmp_path / "clip.wav"
     path.write_bytes(clip)
     assert predictor.predict([str(path)]) == predictor.predict([clip])  # a path reads the file
+    silence = wav_bytes(np.zeros(4000), 8000)
+    assert predictor.predict([silence, mono]) == ["", "3917"]  # nothing said: an empty transcript
+    assert [h.text for h in predictor.decode([silence], beam_size=4)[0]] == [""]
     with pytest.raises(ValueError, match=r"inputs\[1\]: not a WAV file"):
         predictor.predict([clip, b"hello, not audio"])
     with pytest.raises(ValueError, match=r"inputs\[0\]: 3\.\d\d s long, more than the 2\.0 s limit"):
@@ -75,8 +78,11 @@ def test_the_export_reads_wav_bytes_and_answers_as_predict(audio_run, tmp_path):
     clips = [clip for clip, _ in FRESH[:3]]
     check_export_answers_as_predict(workdir / "pretrained", clips, tmp_path)
     version = tmp_path / "exports" / "toy-audio" / "1"
-    out = saved_model_cli_run(version, "audio", [clips[0], b"not a wav"], tmp_path / "bad")
-    assert [e.decode() for e in out["error"]][1].startswith("not a WAV file")
+    silence = wav_bytes(np.zeros(4000), 8000)
+    out = saved_model_cli_run(version, "audio", [clips[0], b"not a wav", silence], tmp_path / "bad")
+    errors = [e.decode() for e in out["error"]]
+    assert errors[1].startswith("not a WAV file") and errors[0] == errors[2] == ""
     assert [o.decode() for o in out["outputs"][1]] == [""] * 2 and out["outputs"][0][0].decode()
+    assert [o.decode() for o in out["outputs"][2]] == [""] * 2 and not out["scores"][2].any()
     attention = saved_model_cli_run(version, "audio", clips[:1], tmp_path / "attention", signature="attention")
     assert attention["weights"].shape[:2] == attention["output_tokens"].shape[:2]

@@ -25,7 +25,8 @@ Input rules: the frontend's, the same ``Predictor`` applies. Where ``Predictor``
 ``ValueError`` naming the input (empty or only whitespace, more tokens than ``max_source_length``,
 not a WAV file, ...), the server answers that row with empty outputs, score 0, length 0 and the
 reason in ``error``; the other rows of the batch are answered as usual. Invalid UTF-8 in text becomes
-U+FFFD, an unknown character. A batch of 0 gives (0, n_best) outputs.
+U+FFFD, an unknown character. A row the frontend marks ``blank`` (silent audio) is answered the same
+way with no error: an empty transcript. A batch of 0 gives (0, n_best) outputs.
 
 The variables are the family's raw ``tf.Variable``s, tracked on the module: Keras 3 variables
 only wrap them, and TF Serving's session-based loader cannot restore the wrappers.
@@ -108,11 +109,13 @@ class ServingModule(tf.Module):
             return tf.reshape(raw, [-1])  # (batch,), after the check (EnsureShape would fail first, unnamed)
 
     def _decode(self, raw):
-        """raw (batch,) -> (``zoo.decoding.Decoded`` with n-best axis, the frontend's outputs, bad (batch,) bool)."""
+        """raw (batch,) -> (``zoo.decoding.Decoded`` with n-best axis, the frontend's outputs, bad (batch,) bool:
+        rows answered with an empty output, those with an error and those blank by rule (silence))."""
         source = self.frontend.decode(self._checked(raw))
         inputs = {key: source[key] for key in self.model_inputs}
         decoded = decoding.search(self._family, inputs, self.strategy, max_length=self.max_length)
-        return decoded, source, tf.not_equal(source["error"], "")
+        bad = tf.not_equal(source["error"], "")
+        return decoded, source, tf.logical_or(bad, source["blank"]) if "blank" in source else bad
 
     def _serve(self, raw):
         """raw (batch,) -> outputs, scores, lengths (batch, n_best), error (batch,); see the module docstring."""

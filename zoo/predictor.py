@@ -291,6 +291,9 @@ class Predictor:
                         attention=attention[row, rank, :steps, :width],
                     ))
                 out[index] = hypotheses
+        for index in np.flatnonzero(encoded.get("blank", np.zeros(count, bool))):  # silence: nothing was said
+            out[index] = [Hypothesis(text="", tokens=[], score=0.0, source_tokens=[],
+                                     attention=np.zeros((0, 0), "float32"))]
         return out
 
     def score(self, sources, targets: Sequence[str], batch_size: int = 256) -> np.ndarray:

@@ -21,6 +21,9 @@ Rules (the ``error`` column; "" for a usable row):
   ``"8.01 s long, more than the 8.0 s limit"`` (the duration rounded up to 1/100 s).
 
 A bad row's ``source`` is one 0.0 sample and its ``source_length`` is 1.
+
+Silence is no error: a readable clip whose loudest sample stays below ``silence_dbfs`` (-50 dBFS by
+default) is ``blank``, and the ``Predictor`` and the export answer it with an empty transcript.
 """
 from __future__ import annotations
 
@@ -216,6 +219,9 @@ class AudioFrontend(Frontend):
     Args:
         sample_rate: the model's sample rate, Hz; other rates are resampled to it.
         max_seconds: the longest accepted input, seconds.
+        silence_dbfs: a clip whose loudest sample is below this level (dB relative to full scale) is
+            silence: ``decode`` marks it ``blank`` and the model's answer is an empty transcript, without
+            an error. None: never.
 
     Example:
         >>> frontend = AudioFrontend(sample_rate=16000)
@@ -228,8 +234,13 @@ class AudioFrontend(Frontend):
     input_signature = tf.TensorSpec([None], tf.string, name="audio")
     variable_length = True
 
-    def __init__(self, sample_rate: int = 16000, max_seconds: float = 8.0, name=None):
+    def __init__(self, sample_rate: int = 16000, max_seconds: float = 8.0, silence_dbfs: float | None = -50.0,
+                 name=None):
         super().__init__(name=name)
+        if silence_dbfs is not None and (isinstance(silence_dbfs, bool) or not isinstance(silence_dbfs, (int, float))
+                                         or not -200.0 <= silence_dbfs <= 0.0):
+            raise ValueError(f"silence_dbfs must be None or a level from -200 to 0 dB, got {silence_dbfs!r}")
+        self.silence_dbfs = None if silence_dbfs is None else float(silence_dbfs)
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or not MIN_RATE <= sample_rate <= MAX_RATE:
             raise ValueError(f"sample_rate must be an integer from {MIN_RATE} to {MAX_RATE} Hz, got {sample_rate!r}")
         if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not 0 < max_seconds < math.inf:
@@ -244,7 +255,8 @@ class AudioFrontend(Frontend):
         return int(math.floor(self.max_seconds * self.sample_rate)) + 1
 
     def get_config(self) -> dict:
-        return {"kind": self.kind, "sample_rate": self.sample_rate, "max_seconds": self.max_seconds}
+        return {"kind": self.kind, "sample_rate": self.sample_rate, "max_seconds": self.max_seconds,
+                "silence_dbfs": self.silence_dbfs}
 
     @classmethod
     def from_config(cls, config: dict) -> "AudioFrontend":
@@ -259,7 +271,7 @@ class AudioFrontend(Frontend):
 
     def decode(self, raw: tf.Tensor) -> dict:
         """raw (batch,) WAV bytes -> {"source": (batch, samples) float32 in [-1, 1], 0 on padding,
-        "source_length": (batch,) int32 >= 1, "error": (batch,) string}."""
+        "source_length": (batch,) int32 >= 1, "error": (batch,) string, "blank": (batch,) bool, silence}."""
         raw = tf.convert_to_tensor(raw, tf.string)
         header = parse_wav_headers(raw)
         reason, value = header["reason"], header["value"]
@@ -280,4 +292,7 @@ class AudioFrontend(Frontend):
         source = waves.to_tensor(0.0)  # (batch, samples)
         source.set_shape([None, None])
         lengths = tf.cast(waves.row_lengths(), tf.int32)  # (batch,) >= 1
-        return {"source": source, "source_length": lengths, "error": error}
+        blank = tf.zeros_like(usable)  # (batch,) bool: silence
+        if self.silence_dbfs is not None:
+            blank = usable & (tf.reduce_max(tf.abs(source), axis=1) < 10.0 ** (self.silence_dbfs / 20.0))
+        return {"source": source, "source_length": lengths, "error": error, "blank": blank}
