@@ -86,3 +86,34 @@ def test_the_export_reads_wav_bytes_and_answers_as_predict(audio_run, tmp_path):
     assert [o.decode() for o in out["outputs"][2]] == [""] * 2 and not out["scores"][2].any()
     attention = saved_model_cli_run(version, "audio", clips[:1], tmp_path / "attention", signature="attention")
     assert attention["weights"].shape[:2] == attention["output_tokens"].shape[:2]
+
+
+def test_attention_over_time_in_a_notebook_and_in_tensorboard(audio_run, tmp_path):
+    """``zoo.plot_attention`` on a clip: its spectrogram above one row per character (and </s>) over time;
+    TensorBoard gets the same image per dev clip, and the predictions table names the clips."""
+    from test_attention_maps import png_pixels, summaries
+
+    from zoo.plot import figure_rgb, source_hypothesis_figure
+    from zoo.training.callbacks import AttentionMapLogger
+    from zoo.training.train import pick_examples
+
+    predictor, _, _ = audio_run
+    clips = [clip for clip, _ in FRESH[:2]]
+    figure = zoo.plot_attention(predictor, clips[0])
+    hypothesis = predictor.decode([clips[0]])[0][0]
+    spectrogram, attention = figure.axes
+    assert len(attention.get_yticklabels()) == len(hypothesis.tokens) + 1 and hypothesis.text in figure.get_suptitle()
+    assert attention.get_xlim()[1] == pytest.approx(spectrogram.get_xlim()[1]) and attention.get_xlabel() == "seconds"
+    with pytest.raises(TypeError, match="WAV bytes"):
+        zoo.plot_attention(predictor, "3917")
+    examples = pick_examples(predictor, [b"not a wav", *clips], 2)
+    assert examples == clips
+    logger = AttentionMapLogger(predictor, examples, tmp_path, beam_size=1)
+    logger.on_train_begin()
+    logger.on_epoch_end(0)
+    logger.on_train_end()
+    logged = summaries(tmp_path)
+    assert sorted(logged) == ["attention/00", "attention/01", "predictions"]
+    assert logged["predictions"][1][0][1][1][0] == b"clip 00"
+    expected = figure_rgb(source_hypothesis_figure(predictor, clips[1], predictor.decode([clips[1]])[0][0]))
+    np.testing.assert_array_equal(png_pixels(logged["attention/01"][1][0][1]), expected)

@@ -176,17 +176,17 @@ def _read_file(path: str) -> bytes:
 
 def _write_attention_maps(args, model, sources, best) -> None:
     """One PNG per input: ``args.attention`` itself for one input, else ``<stem>-<i><suffix>`` (i from 1);
-    a text's heatmap, or a picture's word-by-word overlay."""
+    a text's heatmap, a picture's word-by-word overlay or a clip's attention over time."""
     import pathlib
 
-    from zoo.plot import decoding_name, figure_png, hypothesis_figure, image_hypothesis_figure
+    from zoo.plot import decoding_name, figure_png, source_hypothesis_figure
 
     path = pathlib.Path(args.attention)
     decoding = "sampled" if args.sample else decoding_name(args.beam)
     for index, (text, source, hypothesis) in enumerate(zip(args.text, sources, best), start=1):
         target = path if len(args.text) == 1 else path.with_name(f"{path.stem}-{index}{path.suffix}")
-        figure = (image_hypothesis_figure(model, source, hypothesis, decoding) if model.frontend.kind == "image"
-                  else hypothesis_figure(text, hypothesis, decoding))
+        figure = source_hypothesis_figure(model, text if model.frontend.kind == "text" else source, hypothesis,
+                                          decoding)
         try:
             target.write_bytes(figure_png(figure))
         except OSError as error:

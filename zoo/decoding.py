@@ -27,6 +27,7 @@ Every strategy returns a ``Decoded`` whose arrays have an n-best axis, best firs
     scores (batch, n_best) float32: sum of token log-probabilities, </s> included
     normalized_scores (batch, n_best) float32: the ranking score (``scores`` for greedy/sampling)
     attention (batch, n_best, max_length, src_len) float32: the weights behind each emitted token
+    memory_lengths (batch,) int32: each row's real memory steps (attention's columns past them are 0)
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class Decoded(NamedTuple):
     scores: object
     normalized_scores: object
     attention: object
+    memory_lengths: object
 
 
 def _check_int(name, value, minimum):
@@ -346,6 +348,7 @@ def search(model, source, strategy=Greedy(), max_length: int = 64, max_length_ra
         scores=_gather_beams(scores, order),
         normalized_scores=_gather_beams(ranking, order),
         attention=_gather_beams(final["attention"], order),
+        memory_lengths=source_lengths,
     )
 
 

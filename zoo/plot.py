@@ -176,6 +176,56 @@ def image_hypothesis_figure(model, picture_bytes: bytes, hypothesis, decoding: s
                                   words, f"{hypothesis.text}  ({decoding}, log-prob {hypothesis.score:.2f})")
 
 
+def audio_attention_figure(features: np.ndarray, seconds: float, attention: np.ndarray, tokens: Sequence[str],
+                           title: str) -> AttentionFigure:
+    """A clip's log-mel spectrogram above the attention of each output token over the clip, both on
+    one time axis: features (frames, mels), the clip's length in ``seconds``, attention
+    (len(tokens), S') whose S' memory steps split the clip into equal spans; a space shows as "␣"."""
+    attention = np.asarray(attention, np.float64)
+    labels = [token.replace(" ", "\u2423") for token in tokens]
+    height = min(MAX_GRID, 0.18 * len(labels) + 1.0)
+    figure = AttentionFigure(figsize=(min(MAX_GRID, max(MIN_WIDTH + 2, 2.2 * seconds + 2)), height + 2.2), dpi=DPI)
+    grid = figure.add_gridspec(2, 1, height_ratios=(1.6, height))
+    top = figure.add_subplot(grid[0])
+    top.imshow(np.asarray(features).T, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, features.shape[1]))
+    top.set_ylabel("mel band", fontsize=FONT_SIZE)
+    top.tick_params(labelbottom=False, labelsize=FONT_SIZE)
+    bottom = figure.add_subplot(grid[1], sharex=top)
+    bottom.imshow(attention, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest",
+                  extent=(0, seconds, len(labels) - 0.5, -0.5))
+    bottom.set_yticks(range(len(labels)), labels, fontsize=FONT_SIZE - 1)
+    bottom.set_xlabel("seconds", fontsize=FONT_SIZE)
+    bottom.tick_params(labelsize=FONT_SIZE)
+    figure.suptitle(textwrap.shorten(title, 120), fontsize=FONT_SIZE)
+    return figure
+
+
+def audio_hypothesis_figure(model, clip: bytes, hypothesis, decoding: str = "greedy") -> AttentionFigure:
+    """``audio_attention_figure`` of one decoded ``zoo.predictor.Hypothesis`` of a clip (WAV bytes) by
+    ``model``, an audio-model predictor: the log-mel frames its front computes, one row per output
+    token and ``</s>``."""
+    encoded = model.encode_inputs([clip])
+    length = int(encoded["source_length"][0])
+    front = model.model.source_front
+    features, frames = front.log_mel(encoded["source"][:, :length], encoded["source_length"])
+    features = np.asarray(features)[0, : int(np.asarray(frames)[0])]  # (frames, mels)
+    tokens = (list(hypothesis.tokens) + [END])[: len(hypothesis.attention)]
+    return audio_attention_figure(features, length / model.frontend.sample_rate, hypothesis.attention, tokens,
+                                  f"{hypothesis.text}  ({decoding}, log-prob {hypothesis.score:.2f})")
+
+
+def source_hypothesis_figure(model, source, hypothesis, decoding: str = "greedy") -> AttentionFigure:
+    """The attention figure of one decoded hypothesis of ``source`` by ``model`` (a predictor), for its
+    kind of source: a text's heatmap (``hypothesis_figure``), a picture's panels
+    (``image_hypothesis_figure``) or a clip's spectrogram and attention over time (``audio_hypothesis_figure``)."""
+    kind = model.frontend.kind
+    if kind == "audio":
+        return audio_hypothesis_figure(model, bytes(source), hypothesis, decoding)
+    if kind == "image":
+        return image_hypothesis_figure(model, bytes(source), hypothesis, decoding)
+    return hypothesis_figure(source, hypothesis, decoding)
+
+
 def plot_attention(model, text, beam_size: int = 1, **options) -> AttentionFigure:
     """Decodes ``text`` with ``model`` (a ``zoo.load`` predictor) and plots the attention of its best
     hypothesis (with ``beam_size > 1``, of the best beam, its attention following its own history).
@@ -183,15 +233,16 @@ def plot_attention(model, text, beam_size: int = 1, **options) -> AttentionFigur
     ``options`` are ``Predictor.decode``'s (``alpha``, ``coverage_penalty``, ...). Returns a matplotlib
     ``Figure`` (output tokens x source tokens); in a notebook it displays itself, elsewhere
     ``fig.savefig("attention.png")``. For an image model ``text`` is a picture's PNG or JPEG bytes and
-    the figure has one panel per output word, its attention over the picture (``image_attention_figure``).
+    the figure has one panel per output word, its attention over the picture (``image_attention_figure``);
+    for an audio model, one clip's WAV bytes: its spectrogram above each output token's attention over
+    time (``audio_attention_figure``).
     """
     check_has_attention(model)
-    if model.frontend.kind == "image":
-        if not isinstance(text, (bytes, bytearray)):
-            raise TypeError(f"an image model's input is one picture's PNG or JPEG bytes, got {type(text).__name__}")
-        hypothesis = model.decode([bytes(text)], beam_size=beam_size, **options)[0][0]
-        return image_hypothesis_figure(model, bytes(text), hypothesis, decoding_name(beam_size))
-    if not isinstance(text, str):
-        raise TypeError(f"text must be one str, got {type(text).__name__}: {text!r}")
-    hypothesis = model.decode([text], beam_size=beam_size, **options)[0][0]
-    return hypothesis_figure(text, hypothesis, decoding_name(beam_size))
+    wanted = {"audio": ((bytes, bytearray), "an audio model's input is one clip's WAV bytes"),
+              "image": ((bytes, bytearray), "an image model's input is one picture's PNG or JPEG bytes"),
+              }.get(model.frontend.kind, (str, "text must be one str"))
+    if not isinstance(text, wanted[0]):
+        raise TypeError(f"{wanted[1]}, got {type(text).__name__}" + (f": {text!r}" if wanted[0] is str else ""))
+    source = text if isinstance(text, str) else bytes(text)
+    hypothesis = model.decode([source], beam_size=beam_size, **options)[0][0]
+    return source_hypothesis_figure(model, source, hypothesis, decoding_name(beam_size))

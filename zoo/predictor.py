@@ -271,6 +271,7 @@ class Predictor:
             real = len(rows)  # a bucketed batch's extra rows are dropped
             ids, lengths = np.asarray(result.ids)[:real], np.asarray(result.lengths)[:real]  # (batch, n_best, L), (batch, n_best)
             scores, attention = np.asarray(result.scores)[:real], np.asarray(result.attention)[:real]
+            memory_lengths = np.asarray(result.memory_lengths)[:real]  # (batch,)
             n_best = ids.shape[1]
             copy = ()
             if "source_extended" in batch:
@@ -280,7 +281,7 @@ class Predictor:
             for row, index in enumerate(rows):
                 source_labels = ([t.decode("utf-8") for t in labels[index][: encoded["source_length"][index]]]
                                  if labels is not None else [])
-                width = len(source_labels) or attention.shape[3]
+                width = len(source_labels) or int(memory_lengths[row])
                 hypotheses = []
                 for rank in range(n_best):
                     words = [t.decode("utf-8") for t in tokens[row * n_best + rank]]

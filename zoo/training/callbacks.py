@@ -273,17 +273,17 @@ class AttentionMapLogger(keras.callbacks.Callback):
     def _name(self, index: int) -> str:
         """How the logs show example ``index``: its text, or "picture N" for an image's bytes."""
         source = self.examples[index]
-        return source if isinstance(source, str) else f"picture {index:02d}"
+        if isinstance(source, str):
+            return source
+        return f"{'clip' if self.predictor.frontend.kind == 'audio' else 'picture'} {index:02d}"
 
     def _pixels(self, source, hypothesis) -> np.ndarray:
-        """The example's map -> (height, width, 3) uint8: a heatmap over a text's tokens, or for a picture
-        one panel per word with its attention over the picture (``zoo.plot.image_hypothesis_figure``)."""
-        from zoo.plot import decoding_name, figure_rgb, hypothesis_figure, image_hypothesis_figure
+        """The example's map -> (height, width, 3) uint8: a heatmap over a text's tokens, for a picture one
+        panel per word over the picture, for a clip its spectrogram above each character's attention over
+        time (``zoo.plot.source_hypothesis_figure``)."""
+        from zoo.plot import decoding_name, figure_rgb, source_hypothesis_figure
 
-        decoding = decoding_name(self.beam_size)
-        if isinstance(source, bytes):
-            return figure_rgb(image_hypothesis_figure(self.predictor, source, hypothesis, decoding))
-        return figure_rgb(hypothesis_figure(source, hypothesis, decoding))
+        return figure_rgb(source_hypothesis_figure(self.predictor, source, hypothesis, decoding_name(self.beam_size)))
 
     def _table(self, best) -> np.ndarray:
         """(1 + examples, columns) markdown cells: TensorBoard shows a rank-2 text tensor as a table."""

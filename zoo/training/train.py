@@ -468,18 +468,16 @@ def tensorboard_callbacks(predictor: Predictor, references: dict[str, list[str]]
 
 def pick_examples(predictor: Predictor, sources, count: int) -> list:
     """``count`` sources spread from the shortest to the longest, among those the model accepts (for
-    pictures, the first ``count`` the frontend reads: their order is the dataset's, already mixed)."""
+    pictures and clips, the first ``count`` the frontend reads: their order is the dataset's, already mixed)."""
     import numpy as np
     import tensorflow as tf
 
-    if predictor.frontend.kind == "image":
+    if predictor.frontend.kind != "text":  # pictures, clips: the first ``count`` the frontend reads
         sources = [s for s in sources if isinstance(s, bytes)]
         if not sources:
             return []
         errors = predictor.frontend.decode(tf.constant(sources[: 4 * count]))["error"].numpy()
         return [s for s, error in zip(sources, errors) if not error][:count]
-    if predictor.frontend.kind != "text":  # maps over frames: drawn by the speech tools
-        return []
     sources = [s for s in sources if s.strip()]
     if not sources:
         return []
