@@ -85,9 +85,12 @@ def test_las_needs_an_audio_source():
                       "listener_units": 8, "units": 32, "score": "dot"})
 
 
-def test_a_tiny_las_learns_a_handful_of_committed_clips():
-    """Six short committed clips (spoken numbers, unheard flite voice) through the real pipeline: the
-    audio frontend, bucketed batches, teacher forcing; then Predictor greedy and beam decoding."""
+@pytest.fixture(scope="module")
+def tiny_las(tmp_path_factory):
+    """A tiny LAS trained on six short committed clips (the unheard flite voice) through the real pipeline:
+    the audio frontend, bucketed batches, teacher forcing; saved as a pretrained folder -> (predictor,
+    folder, pairs)."""
+    from zoo import hub
     from zoo.data.pipeline import make_dataset
     from zoo.frontends.audio import AudioFrontend
     from zoo.predictor import Predictor
@@ -106,8 +109,41 @@ def test_a_tiny_las_learns_a_handful_of_committed_clips():
     compile_trainer(model, {"learning_rate": 0.01, "clipnorm": 5.0})
     dataset = make_dataset(pairs, frontend, tokenizer, batch_size=6, max_target_length=40, seed=0)
     model.trainer.fit(dataset.repeat(), steps_per_epoch=150, epochs=1, verbose=0)
-    predictor = Predictor(model, frontend, tokenizer, max_target_length=40)
+    predictor = Predictor(model, frontend, tokenizer, max_target_length=40, name="tiny-las")
+    folder = hub.save(predictor, tmp_path_factory.mktemp("las") / "tiny-las", {}, "# tiny LAS\n",
+                      extra_config={"dataset": "speech", "beam": {"beam_size": 4, "alpha": 0.6}})
+    return predictor, folder, pairs
+
+
+def test_a_tiny_las_learns_a_handful_of_committed_clips(tiny_las):
+    predictor, _, pairs = tiny_las
     clips, texts = [clip for clip, _ in pairs], [text for _, text in pairs]
     greedy, beam = predictor.predict(clips), predictor.predict(clips, beam_size=4)
     print("\ntiny LAS on six clips:", list(zip(texts, greedy)))
     assert sum(g == t for g, t in zip(greedy, texts)) >= 5 and sum(b == t for b, t in zip(beam, texts)) >= 5
+
+
+def test_the_export_answers_wav_bytes_as_predict_and_bad_audio_alike(tiny_las, tmp_path):
+    """The pyramid's pairing runs in the served graph; bad audio gets the same defined answer from
+    ``predict`` and from the session loader: an error naming the reason, or for silence an empty transcript."""
+    from toy_checks import check_export_answers_as_predict, saved_model_cli_run
+
+    from zoo.frontends.audio import wav_bytes
+
+    predictor, folder, pairs = tiny_las
+    clips = [clip for clip, _ in pairs[:3]]
+    check_export_answers_as_predict(folder, clips, tmp_path, atol=1e-3)
+    with wave.open(io.BytesIO(clips[0])) as handle:
+        voice = np.frombuffer(handle.readframes(handle.getnframes()), "<i2") / 32768.0
+    cases = {"stereo": wav_bytes(np.stack([voice, voice], axis=1), 16000), "silence": wav_bytes(np.zeros(8000), 16000),
+             "empty": b"", "not a wav": b"ID3 an mp3", "too long": wav_bytes(np.zeros(5 * 8000), 8000)}
+    assert predictor.predict([cases["stereo"], cases["silence"]]) == [predictor.predict([clips[0]])[0], ""]
+    for name, error in (("empty", r"inputs\[0\]: empty"), ("not a wav", r"inputs\[0\]: not a WAV file"),
+                        ("too long", r"inputs\[0\]: 5\.00 s long, more than the 4\.0 s limit")):
+        with pytest.raises(ValueError, match=error):
+            predictor.predict([cases[name]])
+    out = saved_model_cli_run(tmp_path / "exports" / "tiny-las" / "1", "audio", [clips[0], *cases.values()],
+                              tmp_path / "bad")
+    outputs, errors = [row[0].decode() for row in out["outputs"]], [e.decode() for e in out["error"]]
+    assert outputs[1] == outputs[0] and outputs[2:] == [""] * 4 and errors[:3] == ["", "", ""]
+    assert errors[3].startswith("empty") and errors[4].startswith("not a WAV") and errors[5].startswith("5.00 s long")
