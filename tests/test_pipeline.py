@@ -63,6 +63,26 @@ def test_data_parallel_batches_split_evenly_and_lose_less_than_a_split_per_bucke
         make_dataset(pairs, SOURCE, TARGET, batch_size=10, batch_multiple=4)
 
 
+def test_token_budget_batches_fit_the_budget():
+    """``batch_tokens``: each bucket's batches hold what fits the budget at its longest length (bigger
+    batches of short examples), every example once."""
+    pairs = _pairs()[:200]
+    budget, boundaries = 160, (8, 16, 24)
+    dataset = make_dataset(pairs, SOURCE, TARGET, batch_size=16, max_source_length=40, max_target_length=40,
+                           bucket_boundaries=boundaries, batch_tokens=budget, seed=2)
+    rows = {}
+    for inputs, target, weights in dataset:
+        length = int(weights.numpy().sum(axis=1).max())  # target tokens + </s> = source tokens + 1
+        bucket = int(np.digitize(length, boundaries))
+        longest = (boundaries[bucket] - 1) if bucket < len(boundaries) else 41
+        assert len(target) * longest <= budget or len(target) == 1
+        rows.setdefault(bucket, []).append(len(target))
+    assert sum(map(sum, rows.values())) == 200 and int(dataset.cardinality()) == sum(map(len, rows.values()))
+    assert max(rows[0]) == budget // 7 > max(rows[3]) == budget // 41  # short batches are the big ones
+    with pytest.raises(ValueError, match="batch_tokens"):
+        make_dataset(pairs, SOURCE, TARGET, batch_size=16, batch_tokens=0)
+
+
 def test_no_surviving_example_is_a_clear_error():
     with pytest.raises(ValueError, match="No example survived"):
         make_dataset([("", "")], SOURCE, TARGET, batch_size=4)

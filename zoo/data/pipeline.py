@@ -148,8 +148,14 @@ def make_dataset(
     seed: int = 0,
     bucket_boundaries: Sequence[int] = DEFAULT_BOUNDARIES,
     batch_multiple: int = 1,
+    batch_tokens: int | None = None,
 ) -> tf.data.Dataset:
     """Builds the batched training dataset described in the module docstring.
+
+    Batches hold ``batch_size`` examples; with ``batch_tokens``, each length bucket's batches hold
+    instead as many as fit ``batch_tokens`` tokens at the bucket's longest length (the bucketing length:
+    max(source tokens, target tokens + 1) for text, target tokens + 1 for other sources), at least one
+    (and a multiple of ``batch_multiple``): short examples travel in big batches, long ones in small.
 
     Every example is kept (the last, partial batch of each bucket is not dropped), so one pass over
     the dataset is one epoch over all surviving examples; except that with ``batch_multiple`` > 1
@@ -159,6 +165,9 @@ def make_dataset(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if batch_tokens is not None and (isinstance(batch_tokens, bool) or not isinstance(batch_tokens, int)
+                                     or batch_tokens < 1):
+        raise ValueError(f"batch_tokens must be None or a positive integer, got {batch_tokens!r}")
     if batch_multiple < 1 or batch_size % batch_multiple:
         raise ValueError(f"batch_size {batch_size} must be a multiple of batch_multiple {batch_multiple} "
                          "(the number of devices a data-parallel run splits each batch across)")
@@ -179,12 +188,16 @@ def make_dataset(
     if by_source:
         lengths = np.maximum(features["source_length"].numpy(), lengths)  # as bucketed below
     per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
-    batches = int(sum(count // batch_size + (count % batch_size >= batch_multiple) for count in per_bucket))
+    sizes = [batch_size] * (len(boundaries) + 1)
+    if batch_tokens is not None:  # rows that fit the budget at each bucket's longest length
+        longest_in = [b - 1 for b in boundaries] + [max(longest, int(lengths.max()))]
+        sizes = [max(batch_multiple, batch_tokens // n // batch_multiple * batch_multiple) for n in longest_in]
+    batches = int(sum(count // size + (count % size >= batch_multiple) for count, size in zip(per_bucket, sizes)))
     dataset = dataset.bucket_by_sequence_length(
         element_length_func=((lambda f, di, dt: tf.maximum(f["source_length"], tf.shape(di)[0])) if by_source
                              else (lambda f, di, dt: tf.shape(di)[0])),
         bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        bucket_batch_sizes=sizes,
         padded_shapes=({key: [None] * len(spec.shape) for key, spec in dataset.element_spec[0].items()}, [None], [None]),
         padding_values=({key: tf.cast(0, spec.dtype) for key, spec in dataset.element_spec[0].items()},
                         tf.cast(0, tf.int32), tf.cast(0, tf.int32)),

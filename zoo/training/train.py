@@ -49,7 +49,7 @@ RECIPE_KEYS = {
 OPTIONAL_RECIPE_KEYS = {"restarts": list, "init_from": str, "precision": str, "distill": dict, "plateau": dict,
                         "weights_dtype": str, "min_count": int, "frontend": dict, "label_smoothing": float,
                         "beam_size": int, "baseline_model": str, "pretrain_source": dict,
-                        "truncate_source": bool, "output_prior": bool}
+                        "truncate_source": bool, "output_prior": bool, "batch_tokens": int}
 # A media recipe ("frontend": {"kind": "audio" | "image", ...}, see zoo.frontends) has no source tokenizer.
 TEXT_SOURCE_KEYS = ("source_tokenizer", "max_source_length")
 # Tokenizer keys of a recipe that train a subword model ("split": "sentencepiece" only, "vocab_size"
@@ -363,7 +363,7 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     limits = dict(max_source_length=recipe.get("max_source_length"), max_target_length=recipe["max_target_length"])
     frontend = source_frontend(recipe, source_tokenizer, target_tokenizer)
     train_data = make_dataset(train_pairs, frontend, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
-                              batch_multiple=multiple, **limits)
+                              batch_multiple=multiple, batch_tokens=recipe.get("batch_tokens"), **limits)
     dev_data = make_dataset(dev_pairs, frontend, target_tokenizer, recipe["batch_size"], shuffle=False,
                             batch_multiple=multiple, **limits)
 
