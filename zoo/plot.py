@@ -184,7 +184,8 @@ def audio_attention_figure(features: np.ndarray, seconds: float, attention: np.n
     attention = np.asarray(attention, np.float64)
     labels = [token.replace(" ", "\u2423") for token in tokens]
     height = min(MAX_GRID, 0.18 * len(labels) + 1.0)
-    figure = AttentionFigure(figsize=(min(MAX_GRID, max(MIN_WIDTH + 2, 2.2 * seconds + 2)), height + 2.2), dpi=DPI)
+    figure = AttentionFigure(figsize=(min(MAX_GRID, max(MIN_WIDTH + 2, 2.2 * seconds + 2)), height + 1.8), dpi=DPI,
+                             layout="constrained")
     grid = figure.add_gridspec(2, 1, height_ratios=(1.6, height))
     top = figure.add_subplot(grid[0])
     top.imshow(np.asarray(features).T, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, features.shape[1]))
