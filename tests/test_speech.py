@@ -147,3 +147,16 @@ def test_the_export_answers_wav_bytes_as_predict_and_bad_audio_alike(tiny_las, t
     outputs, errors = [row[0].decode() for row in out["outputs"]], [e.decode() for e in out["error"]]
     assert outputs[1] == outputs[0] and outputs[2:] == [""] * 4 and errors[:3] == ["", "", ""]
     assert errors[3].startswith("empty") and errors[4].startswith("not a WAV") and errors[5].startswith("5.00 s long")
+
+
+def test_fine_tuning_starts_from_a_speech_model_with_the_same_frontend(tiny_las):
+    """``init_from`` a media model compares its frontend (it has no source tokenizer) and its config."""
+    from zoo.training.train import load_initial_model
+
+    predictor, folder, _ = tiny_las
+    recipe = {"family": "las", "init_from": str(folder), "frontend": {"kind": "audio", "max_seconds": 4.0},
+              "target_tokenizer": {"split": "chars"},
+              "model": {k: v for k, v in predictor.model.get_config().items() if not k.endswith("vocab_size")}}
+    assert load_initial_model(recipe).model.get_config() == predictor.model.get_config()
+    with pytest.raises(ValueError, match=r"differs from the recipe in \['frontend'\]"):
+        load_initial_model({**recipe, "frontend": {"kind": "audio", "max_seconds": 9.0}})

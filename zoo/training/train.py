@@ -295,7 +295,10 @@ def load_initial_model(recipe: dict):
     differences = sorted(k for k in set(config) | set(wanted) if k != "dropout" and config.get(k) != wanted.get(k))
     if init.model.family != recipe["family"]:
         differences.insert(0, "family")
-    for side in ("source_tokenizer", "target_tokenizer"):
+    sides = ("target_tokenizer",) if "frontend" in recipe else ("source_tokenizer", "target_tokenizer")
+    if "frontend" in recipe and init.frontend.get_config() != {**init.frontend.get_config(), **recipe["frontend"]}:
+        differences.append("frontend")
+    for side in sides:  # a media model has no source tokenizer: its frontend is compared above
         tokenizer = getattr(init, side)
         if tokenizer.get_config() != {**tokenizer.get_config(), **tokenizer_settings(recipe[side])}:
             differences.append(side)
