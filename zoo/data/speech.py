@@ -223,16 +223,10 @@ def _pcm(waveform: np.ndarray) -> np.ndarray:
 
 
 def _wav(pcm: np.ndarray) -> bytes:
-    """int16 samples at 16 kHz -> the bytes of a mono 16-bit WAV file."""
-    import io
+    """int16 samples at 16 kHz -> the bytes of a mono 16-bit WAV file (the same samples)."""
+    from zoo.frontends.audio import wav_bytes  # TensorFlow: imported only when clips are loaded
 
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    return wav_bytes(pcm / 32768.0, SAMPLE_RATE)
 
 
 def _noisy_pcm(utterance: Utterance) -> np.ndarray:
