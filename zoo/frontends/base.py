@@ -25,7 +25,7 @@ Contract (``kind`` names the modality: "text", "audio", "image"):
                          "empty", "not a WAV file", "12.0 s long, more than the 8.0 s limit"
         and per kind extras (text: "source_tokens" (batch, src_len) strings for attention labels;
         audio: "blank" (batch,) bool, a usable row whose answer is empty by rule (silence): the
-        ``Predictor`` and the export answer it with an empty output and score 0, without decoding it).
+        ``Predictor`` and the export answer it with an empty output and score 0, whatever the model decodes).
     get_config() -> dict  JSON constructor arguments, "kind" included; ``from_config`` inverts it.
 """
 from __future__ import annotations
