@@ -239,11 +239,12 @@ def plot_attention(model, text, beam_size: int = 1, **options) -> AttentionFigur
     time (``audio_attention_figure``).
     """
     check_has_attention(model)
-    wanted = {"audio": ((bytes, bytearray), "an audio model's input is one clip's WAV bytes"),
-              "image": ((bytes, bytearray), "an image model's input is one picture's PNG or JPEG bytes"),
-              }.get(model.frontend.kind, (str, "text must be one str"))
-    if not isinstance(text, wanted[0]):
-        raise TypeError(f"{wanted[1]}, got {type(text).__name__}" + (f": {text!r}" if wanted[0] is str else ""))
-    source = text if isinstance(text, str) else bytes(text)
+    kind = model.frontend.kind
+    if kind == "text" and not isinstance(text, str):
+        raise TypeError(f"text must be one str, got {type(text).__name__}: {text!r}")
+    if kind != "text" and not isinstance(text, (bytes, bytearray)):
+        what = "one clip's WAV bytes" if kind == "audio" else "one picture's PNG or JPEG bytes"
+        raise TypeError(f"an {kind} model's input is {what}, got {type(text).__name__}")
+    source = text if kind == "text" else bytes(text)
     hypothesis = model.decode([source], beam_size=beam_size, **options)[0][0]
     return source_hypothesis_figure(model, source, hypothesis, decoding_name(beam_size))

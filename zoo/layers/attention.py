@@ -12,6 +12,17 @@ from keras import ops
 SCORES = ("dot", "general", "concat")
 
 
+def check_score(score: str, memory_units: int, units: int, memory: str) -> str:
+    """Validates a Luong score for a family at construction: one of ``SCORES``, and ``"dot"`` only when
+    the memory (described by ``memory``, e.g. "the encoder memory size (512 = encoder_units * 2)") is
+    ``units`` wide."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    if score == "dot" and memory_units != units:
+        raise ValueError(f"score='dot' needs {memory} to equal units ({units}).")
+    return score
+
+
 def masked_softmax(scores, mask):
     """Softmax over the last axis where ``mask`` is True; masked positions get exactly 0.
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.attention import SCORES
+from zoo.layers.attention import check_score
 from zoo.layers.cells import LuongDecoderCell
-from zoo.layers.encoders import PyramidalEncoder, check_positive
+from zoo.layers.encoders import PyramidalEncoder, check_dropout, check_positive
 from zoo.models.base import Seq2Seq
 
 
@@ -42,13 +42,9 @@ class LAS(Seq2Seq):
         if source_vocab_size is not None or not isinstance(source, dict) or source.get("kind") != "audio":
             raise ValueError("LAS listens to audio: it needs source={'kind': 'audio', ...} and no "
                              f"source_vocab_size, got source={source!r}, source_vocab_size={source_vocab_size!r}")
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
-        if score == "dot" and 2 * listener_units != units:
-            raise ValueError(f"score='dot' needs the listener's memory size (2 * listener_units = "
-                             f"{2 * listener_units}) to equal units ({units})")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_score(score, 2 * listener_units, units,
+                    f"the listener's memory size (2 * listener_units = {2 * listener_units})")
+        check_dropout(dropout)
         self.config = dict(source_vocab_size=None, target_vocab_size=target_vocab_size, source=source,
                            embedding_dim=embedding_dim, listener_units=listener_units,
                            listener_layers=listener_layers, units=units, score=score, dropout=dropout)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.attention import SCORES
+from zoo.layers.attention import check_score
 from zoo.layers.cells import LuongDecoderCell
-from zoo.layers.encoders import RNNEncoder, check_positive
+from zoo.layers.encoders import RNNEncoder, check_dropout, check_positive
 from zoo.models.base import Seq2Seq
 
 
@@ -40,16 +40,10 @@ class Luong(Seq2Seq):
         check_positive(target_vocab_size=target_vocab_size,
                        embedding_dim=embedding_dim, encoder_units=encoder_units,
                        encoder_layers=encoder_layers, units=units)
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_dropout(dropout)
         memory_units = encoder_units * (2 if bidirectional else 1)
-        if score == "dot" and memory_units != units:
-            raise ValueError(
-                f"score='dot' needs the encoder memory size ({memory_units} = encoder_units"
-                f"{' * 2 (bidirectional)' if bidirectional else ''}) to equal units ({units})."
-            )
+        check_score(score, memory_units, units, f"the encoder memory size ({memory_units} = encoder_units"
+                                                f"{' * 2 (bidirectional)' if bidirectional else ''})")
         self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
                            embedding_dim=embedding_dim, encoder_units=encoder_units,
                            encoder_layers=encoder_layers, bidirectional=bidirectional, units=units,
