@@ -82,6 +82,15 @@ def test_errors_are_one_clear_line_not_a_traceback(tmp_path, capsys, monkeypatch
                   env={"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=3"})
     assert out.returncode == 2 and "'batch_size': 256 must be a multiple of the 3 devices" in out.stderr
     assert "Traceback" not in out.stderr and not (tmp_path / "run").exists()
+    several = ("train", "g2p-gru", "--workdir", str(tmp_path / "run"), "--coordinator")
+    for args, message in ((("localhost:1234",), "--coordinator, --processes and --process-id go together"),
+                          (("localhost:1234", "--processes", "1", "--process-id", "0"), "--processes must be an integer >= 2"),
+                          (("localhost:1234", "--processes", "2", "--process-id", "2"), "--process-id must be an integer in [0, 1]"),
+                          (("1234", "--processes", "2", "--process-id", "0"), "--coordinator must be HOST:PORT"),
+                          (("localhost:1234", "--processes", "2", "--process-id", "0"), "needs KERAS_BACKEND=jax")):
+        out = run_main(capsys, monkeypatch, *several, *args)
+        assert out.returncode == 2 and message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
 
 
 def test_predict_and_evaluate_rerank_with_other_models(capsys, monkeypatch):

@@ -63,6 +63,24 @@ def test_data_parallel_batches_split_evenly_and_lose_less_than_a_split_per_bucke
         make_dataset(pairs, SOURCE, TARGET, batch_size=10, batch_multiple=4)
 
 
+def test_each_process_feeds_its_share_of_the_same_batches():
+    """Training in two processes (``process``): each builds the same shuffled batches and keeps its
+    half of every batch's rows, padded as the whole batch; together they are the one-process batches."""
+    pairs = _pairs()[:200]
+    options = dict(batch_size=12, max_source_length=40, max_target_length=40, bucket_boundaries=(8, 16, 24),
+                   batch_multiple=4, seed=3)
+    whole = list(make_dataset(pairs, SOURCE, TARGET, **options))
+    shares = [list(make_dataset(pairs, SOURCE, TARGET, process=(rank, 2), **options)) for rank in (0, 1)]
+    assert len(shares[0]) == len(shares[1]) == len(whole) > 10
+    for batch, first, second in zip(whole, *shares):
+        for key in batch[0]:
+            np.testing.assert_array_equal(batch[0][key], np.concatenate([first[0][key], second[0][key]]))
+        np.testing.assert_array_equal(batch[1], np.concatenate([first[1], second[1]]))
+        assert len(first[1]) == len(second[1])  # equal shares: every device gets as many rows
+    with pytest.raises(ValueError, match=r"process \(0, 3\) must be .* count dividing batch_multiple 4"):
+        make_dataset(pairs, SOURCE, TARGET, process=(0, 3), **options)
+
+
 def test_token_budget_batches_fit_the_budget():
     """``batch_tokens``: each bucket's batches hold what fits the budget at its longest length (bigger
     batches of short examples), every example once."""

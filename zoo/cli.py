@@ -200,7 +200,14 @@ def cmd_train(args) -> int:
     from zoo.training.train import data_parallel, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with data_parallel() if args.mirrored else contextlib.nullcontext():
+    several = (args.coordinator, args.processes, args.process_id)
+    if any(value is not None for value in several):
+        if any(value is None for value in several):
+            raise ValueError("--coordinator, --processes and --process-id go together (training in several processes)")
+        from zoo.training.train import join_processes
+
+        join_processes(*several)
+    with data_parallel() if args.mirrored or args.coordinator else contextlib.nullcontext():
         _, metrics = train(args.recipe, args.workdir, epochs=args.epochs, output=args.output, logdir=args.logdir,
                            resume=args.resume, init_from=args.init_from, precision=args.precision)
     print(json.dumps(metrics, indent=2))
@@ -345,6 +352,12 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--mirrored", action="store_true",
                     help="train data-parallel on every local GPU (tf.distribute.MirroredStrategy on TensorFlow, "
                          "keras.distribution.DataParallel on JAX); the recipe's batch_size is the global batch")
+    tr.add_argument("--coordinator", metavar="HOST:PORT",
+                    help="train in several processes (JAX), data-parallel over all their devices: process 0's "
+                         "address; start one process per host with the same arguments but --process-id")
+    tr.add_argument("--processes", type=int, help="how many processes train together (with --coordinator)")
+    tr.add_argument("--process-id", type=int, help="this process's index, 0 to --processes - 1 (with --coordinator); "
+                                                   "process i > 0 keeps its copy of the run in WORKDIR/process-i")
     tr.set_defaults(run=cmd_train)
     ev = sub.add_parser("evaluate", help="a pretrained model's scores on a split (its dataset's metrics)")
     ev.add_argument("name")

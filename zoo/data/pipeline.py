@@ -149,6 +149,7 @@ def make_dataset(
     bucket_boundaries: Sequence[int] = DEFAULT_BOUNDARIES,
     batch_multiple: int = 1,
     batch_tokens: int | None = None,
+    process: tuple[int, int] = (0, 1),
 ) -> tf.data.Dataset:
     """Builds the batched training dataset described in the module docstring.
 
@@ -162,7 +163,16 @@ def make_dataset(
     (data-parallel training on that many devices, which must split every batch evenly) each bucket's
     last, partial batch is cut to a multiple of it: fewer than ``batch_multiple`` examples per bucket
     sit out an epoch, different ones each epoch when shuffled.
+
+    ``process`` = (index, count): training in ``count`` processes (``zoo.training.train.processes``),
+    every process builds the same batches (same seed, same order) and keeps its own contiguous
+    ``1 / count`` of each batch's rows, padded as the whole batch is; ``batch_multiple`` (every
+    process's devices together) must then be a multiple of ``count``.
     """
+    rank, processes = process
+    if not 0 <= rank < processes or batch_multiple % processes:
+        raise ValueError(f"process {process!r} must be (index, count) with 0 <= index < count and count dividing "
+                         f"batch_multiple {batch_multiple}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if batch_tokens is not None and (isinstance(batch_tokens, bool) or not isinstance(batch_tokens, int)
@@ -204,9 +214,9 @@ def make_dataset(
         drop_remainder=False,
     )
     if batch_multiple > 1:
-        def trim(*batch):  # (rows, ...) each -> the first rows // batch_multiple * batch_multiple rows
-            rows = tf.shape(batch[1])[0] // batch_multiple * batch_multiple
-            return tf.nest.map_structure(lambda x: x[:rows], batch)
+        def trim(*batch):  # (rows, ...) each -> the first rows // batch_multiple * batch_multiple rows,
+            rows = tf.shape(batch[1])[0] // batch_multiple * batch_multiple  # this process's share of them
+            return tf.nest.map_structure(lambda x: x[rank * rows // processes:(rank + 1) * rows // processes], batch)
 
         dataset = dataset.map(trim).filter(lambda features, *_: tf.shape(features["source_length"])[0] > 0)
     if shuffle:  # the partial batches of every bucket come out last: spread them over the epoch's end

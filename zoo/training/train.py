@@ -13,6 +13,7 @@ CSV log.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import logging
@@ -166,6 +167,55 @@ def replicas() -> int:
         return tf.distribute.get_strategy().num_replicas_in_sync
     distribution = keras.distribution.distribution()
     return distribution.device_mesh.devices.size if isinstance(distribution, keras.distribution.DataParallel) else 1
+
+
+def join_processes(coordinator: str, count: int, index: int) -> None:
+    """Joins this process to ``count`` processes that train one run together (on JAX): process
+    ``index`` of them, ``coordinator`` ("host:port") being where process 0 listens. Then
+    ``with data_parallel(): train(...)`` trains on every device of every process, the recipe's
+    ``batch_size`` the global batch: each process feeds its own share of each batch, and process
+    ``index`` > 0 keeps its copy of the run in ``WORKDIR/process-{index}``. Launch one per host (or
+    per GPU) with the same arguments but ``index``: ``zoo train --coordinator``."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+        raise ValueError(f"--processes must be an integer >= 2, got {count!r}")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        raise ValueError(f"--process-id must be an integer in [0, {count - 1}], got {index!r}")
+    host, _, port = coordinator.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--coordinator must be HOST:PORT (process 0's address), got {coordinator!r}")
+    if keras.backend.backend() != "jax":
+        raise ValueError(f"training in several processes needs KERAS_BACKEND=jax, not {keras.backend.backend()!r}")
+    keras.distribution.initialize(coordinator, count, index)
+
+
+def processes() -> tuple[int, int]:
+    """(this process's index, how many processes train together): more than one after
+    ``join_processes`` (``zoo train --coordinator``), else (0, 1)."""
+    if keras.backend.backend() != "jax":
+        return 0, 1
+    import jax
+
+    return jax.process_index(), jax.process_count()
+
+
+def _check_all_devices() -> None:
+    """Training in several processes runs inside ``data_parallel()`` over every process's devices."""
+    import jax
+
+    if replicas() != jax.device_count():
+        raise ValueError(f"training in {jax.process_count()} processes runs inside data_parallel() over all "
+                         f"{jax.device_count()} devices of them, not {replicas()}")
+
+
+@contextlib.contextmanager
+def _undistributed():
+    """No distribution inside: a model built here lives on this process's own device."""
+    previous = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(previous)
 
 
 def build_tokenizer(texts, tokenizer_config: dict, min_count: int = 1) -> Tokenizer:
@@ -335,7 +385,9 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
 
     Called inside ``data_parallel()`` (``zoo train --mirrored``; on TensorFlow any tf.distribute
     strategy's scope, e.g. ``mirrored_strategy``), it trains data-parallel: every device gets a slice
-    of each batch.
+    of each batch. After ``join_processes`` (JAX), likewise over every device of several processes:
+    each builds the same batches and feeds its share of them, all keep the same weights, and process
+    ``i`` > 0 keeps its copy of the run in ``workdir/process-{i}`` and writes no ``output``.
     """
     overrides = {"init_from": None if init_from is None else str(init_from), "precision": precision}
     recipe = load_recipe({**load_recipe(recipe), **{k: v for k, v in overrides.items() if v is not None}})
@@ -343,6 +395,11 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     keras.utils.set_random_seed(recipe["seed"])
     init = load_initial_model(recipe) if "init_from" in recipe else None
     workdir = pathlib.Path(workdir)
+    process = processes()
+    if process[1] > 1:
+        _check_all_devices()
+        if process[0] > 0:  # every process keeps the whole run (the same weights); process 0 packages it
+            workdir, output = workdir / f"process-{process[0]}", None
     done = _epochs_done(workdir)
     if done and not resume:
         raise ValueError(f"--workdir {str(workdir)!r} already holds a run ({done} epochs done): "
@@ -365,10 +422,13 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     dev_pairs = data.load(recipe["dataset"], "dev")
     limits = dict(max_source_length=recipe.get("max_source_length"), max_target_length=recipe["max_target_length"])
     frontend = source_frontend(recipe, source_tokenizer, target_tokenizer)
+    if process[1] > 1:  # each process feeds its own share of every batch (make_dataset), not Keras' auto-shard
+        keras.distribution.distribution().auto_shard_dataset = False
     train_data = make_dataset(train_pairs, frontend, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
-                              batch_multiple=multiple, batch_tokens=recipe.get("batch_tokens"), **limits)
+                              batch_multiple=multiple, batch_tokens=recipe.get("batch_tokens"), process=process,
+                              **limits)
     dev_data = make_dataset(dev_pairs, frontend, target_tokenizer, recipe["batch_size"], shuffle=False,
-                            batch_multiple=multiple, **limits)
+                            batch_multiple=multiple, process=process, **limits)
 
     model = models.build(recipe["family"], model_config(recipe, source_tokenizer, target_tokenizer), precision)
     if init is not None:  # a resumed run's backup replaces these before fit
@@ -409,31 +469,34 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
         model.trainer.fit(train_data, validation_data=dev_data, epochs=epochs, initial_epoch=initial_epoch,
                           callbacks=callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles before bucketing
 
-    if not (checkpoints / "best.weights.h5").is_file():
-        raise FileNotFoundError(f"{checkpoints / 'best.weights.h5'} does not exist: train at least one epoch first")
-    if precision != "float32":  # evaluate and ship the float32 model that zoo.load builds
-        model = models.build(recipe["family"], model.get_config())
-        predictor = predictor_of(model)
-    model.load_weights(str(checkpoints / "best.weights.h5"))
-    weights_dtype = recipe.get("weights_dtype", "float32")
-    round_weights(model, weights_dtype)  # evaluate what the folder will store
-    metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
-    predictor.decoding = DecodingConfig.from_config({"beam": metrics["beam"]["strategy"]})  # as the folder's
-    if distilled is not None:
-        metrics["distillation"] = distilled
-    if weights_dtype != "float32":
-        metrics["weights_dtype"] = weights_dtype
-    (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    if output is not None:
-        from zoo import hub
-        from zoo.packaging.card import model_card
+    # After training in several processes, each evaluates by itself (process 0 packages): models built
+    # from here live on their process's own device.
+    with _undistributed() if process[1] > 1 else contextlib.nullcontext():
+        if not (checkpoints / "best.weights.h5").is_file():
+            raise FileNotFoundError(f"{checkpoints / 'best.weights.h5'} does not exist: train at least one epoch first")
+        if precision != "float32" or process[1] > 1:  # evaluate and ship the float32 model that zoo.load builds
+            model = models.build(recipe["family"], model.get_config())
+            predictor = predictor_of(model)
+        model.load_weights(str(checkpoints / "best.weights.h5"))
+        weights_dtype = recipe.get("weights_dtype", "float32")
+        round_weights(model, weights_dtype)  # evaluate what the folder will store
+        metrics = evaluate_recipe(predictor, recipe, epochs=_epochs_done(workdir))
+        predictor.decoding = DecodingConfig.from_config({"beam": metrics["beam"]["strategy"]})  # as the folder's
+        if distilled is not None:
+            metrics["distillation"] = distilled
+        if weights_dtype != "float32":
+            metrics["weights_dtype"] = weights_dtype
+        (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        if output is not None:
+            from zoo import hub
+            from zoo.packaging.card import model_card
 
-        hub.save(predictor, output, metrics, model_card(recipe, metrics),
-                 extra_config={"name": recipe["name"], "dataset": recipe["dataset"],
-                               "recipe": f"recipes/{recipe['name']}.json",
-                               "beam": metrics["beam"]["strategy"]},
-                 weights_dtype=weights_dtype)
-    return predictor, metrics
+            hub.save(predictor, output, metrics, model_card(recipe, metrics),
+                     extra_config={"name": recipe["name"], "dataset": recipe["dataset"],
+                                   "recipe": f"recipes/{recipe['name']}.json",
+                                   "beam": metrics["beam"]["strategy"]},
+                     weights_dtype=weights_dtype)
+        return predictor, metrics
 
 
 def _pretrain_source(model, recipe: dict, workdir: pathlib.Path, train_data, dev_data, vocab_size: int,
