@@ -1,4 +1,5 @@
-"""Weights stored in float16 (``zoo compress``, recipe key ``weights_dtype``): half the file, the same model."""
+"""Weights stored in float16 (``zoo compress``, recipe key ``weights_dtype``): half the file, the same model;
+or in int8 with a scale per output channel: about a quarter, nearly the same model."""
 import json
 
 import h5py
@@ -19,6 +20,14 @@ def stored_dtypes(folder) -> set[str]:
         dtypes = set()
         f.visititems(lambda name, item: dtypes.add(str(item.dtype)) if isinstance(item, h5py.Dataset) else None)
     return dtypes
+
+
+def stored_bytes(folder) -> int:
+    """Bytes of every array in a folder's weights file (the scales of int8 matrices included)."""
+    with h5py.File(folder / "model.weights.h5") as f:
+        sizes = []
+        f.visititems(lambda name, item: sizes.append(item.nbytes) if isinstance(item, h5py.Dataset) else None)
+    return sum(sizes)
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +86,37 @@ def test_a_recipe_with_weights_dtype_float16_writes_and_evaluates_the_rounded_mo
     assert evaluate(loaded, "toy-reverse", "dev")["wer"] == metrics["dev"]["wer"]
 
 
+def test_int8_stores_matrices_with_a_scale_per_channel_in_a_third_of_the_bytes(compressed, tmp_path):
+    source = compressed[0]
+    output = tmp_path / "toy-int8"
+    assert main(["compress", str(source), "--output", str(output), "--dtype", "int8"]) == 0
+    with h5py.File(output / "model.weights.h5") as f:
+        kinds = set()
+        f["layers"].visititems(lambda name, item: kinds.add((str(item.dtype), item.ndim >= 2))
+                               if isinstance(item, h5py.Dataset) else None)
+        assert kinds == {("int8", True), ("float16", False)}  # matrices in int8, biases in float16
+        assert hub.INT8_SCALES in f
+    ratio = stored_bytes(output) / stored_bytes(source)  # the numbers (a toy file is mostly its structure)
+    assert 0.25 < ratio < 0.32, ratio  # a quarter, plus the biases in float16 and the scales
+    original, quantized = zoo.load(source).model.trainer.get_weights(), zoo.load(output).model.trainer.get_weights()
+    for full, stored in zip(original, quantized):
+        assert stored.dtype == np.float32 and stored.shape == full.shape
+        if full.ndim >= 2:  # each weight within half a step of its channel's scale
+            scale = np.abs(full).max(axis=tuple(range(full.ndim - 1))) / 127
+            assert np.all(np.abs(stored - full) <= scale / 2 + 1e-7)
+            np.testing.assert_array_equal(stored, hub.stored_value(full, "int8"))
+        else:
+            np.testing.assert_array_equal(stored, full.astype(np.float16).astype(np.float32))
+    before, after = (json.loads((folder / "metrics.json").read_text()) for folder in (source, output))
+    assert after["weights_dtype"] == "int8" and "## Weights stored in int8" in (output / "README.md").read_text()
+    assert evaluate(zoo.load(output), "toy-reverse", "test")["wer"] == after["test"]["wer"]  # its own figures
+    assert abs(after["test"]["wer"] - before["test"]["wer"]) <= 1.0, (before["test"], after["test"])
+
+
 def test_bad_weights_dtypes_and_ensembles_are_clear_errors(toy_run, tmp_path, capsys):
     source = str(toy_run[2] / "pretrained")
-    assert main(["compress", source, "--output", str(tmp_path / "x"), "--dtype", "int8"]) != 0
-    assert "--dtype must be one of ['float32', 'float16'], got 'int8'" in capsys.readouterr().err
+    assert main(["compress", source, "--output", str(tmp_path / "x"), "--dtype", "int4"]) != 0
+    assert "--dtype must be one of ['float32', 'float16', 'int8'], got 'int4'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="Recipe key 'weights_dtype' must be one of"):
         train({**TOY_RECIPE, "weights_dtype": "bfloat16"}, tmp_path / "run", verbose=0)
     assert main(["ensemble", source, source, "--output", str(tmp_path / "pair")]) == 0

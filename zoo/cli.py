@@ -387,7 +387,8 @@ def parser() -> argparse.ArgumentParser:
                                          "evaluate the rounded model again and write it as a pretrained folder")
     co.add_argument("name", help="pretrained model name or folder (not an ensemble)")
     co.add_argument("--output", required=True, help="the folder to write, e.g. pretrained/g2p-luong (may be the model's own)")
-    co.add_argument("--dtype", default="float16", help="the dtype to store the weights in (default: float16)")
+    co.add_argument("--dtype", default="float16",
+                    help="the dtype to store the weights in: float16 (default) or int8 (matrices, a scale per channel)")
     co.set_defaults(run=cmd_compress)
     sub.add_parser("doctor", help="check the environment and the pretrained models").set_defaults(run=cmd_doctor)
     ex = sub.add_parser("export", help="SavedModel for TF Serving: DIR/NAME/VERSION (strings in, n-best out)")

@@ -11,9 +11,9 @@ An ensemble folder (``"family": "ensemble"``) holds no weights or vocabularies: 
 names its ``members`` (pretrained names) and their mixture ``weights``; loading it loads (and
 verifies) each member. ``zoo.packaging.ensemble.package_ensemble`` writes one, with its evaluation and card.
 
-A folder's ``model.weights.h5`` may hold its float32 weights rounded to float16 (config
-``"weights_dtype"``; ``save(..., weights_dtype="float16")``, ``round_weights``): see
-``zoo.packaging.compression``.
+A folder's ``model.weights.h5`` may hold its float32 weights rounded to float16, or its matrices as
+int8 with a float32 scale per output channel (config ``"weights_dtype"``; ``save(...,
+weights_dtype=...)``, ``round_weights``): see ``zoo.packaging.compression``.
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ ENSEMBLE_FILES = ("config.json", "metrics.json", "README.md")
 SIDES = ("source", "target")
 VOCABULARY_FILE = "{side}_vocab.txt"
 SENTENCEPIECE_FILE = "{side}_spm.model"  # a subword tokenizer's SentencePiece model proto
-WEIGHTS_DTYPES = ("float32", "float16")
+WEIGHTS_DTYPES = ("float32", "float16", "int8")
+INT8_SCALES = "int8_scales"  # the group of an int8 file that holds each matrix's scales, under the matrix's path
 
 
 class ChecksumError(RuntimeError):
@@ -122,7 +123,8 @@ def _load(name: str | os.PathLike, verify_checksums: bool):
         source = load_tokenizer(folder, "source", config["source_tokenizer"])
     model = models.build(config["family"], config["model"])
     try:
-        model.load_weights(str(folder / "model.weights.h5"))
+        with readable_weights(folder / "model.weights.h5", config.get("weights_dtype", "float32")) as path:
+            model.load_weights(str(path))
     except Exception as error:  # h5py / Keras errors on a damaged or mismatched file
         raise ChecksumError(f"{folder / 'model.weights.h5'} could not be loaded: {error}") from None
     return Predictor(model, source, target,
@@ -270,36 +272,95 @@ def check_weights_dtype(weights_dtype, what: str = "weights_dtype") -> str:
 def round_weights(model, weights_dtype: str) -> None:
     """Rounds a family's (``zoo.models``) float32 weights in place to what storing them in
     ``weights_dtype`` keeps, so evaluating it measures the stored model. "float32": no change."""
-    import numpy as np
-
     check_weights_dtype(weights_dtype)
     if weights_dtype == "float32":
         return
-    model.trainer.set_weights([w.astype(weights_dtype).astype(w.dtype) if w.dtype == np.float32 else w
-                               for w in model.trainer.get_weights()])
+    model.trainer.set_weights([stored_value(w, weights_dtype) for w in model.trainer.get_weights()])
+
+
+def stored_value(values, weights_dtype: str):
+    """What storing a weight array in ``weights_dtype`` gives back: float32 arrays rounded to float16,
+    or for "int8" a float32 matrix (2 or more axes) quantized per output channel (``quantize_int8``)
+    and its vectors rounded to float16; other arrays as they are."""
+    import numpy as np
+
+    if weights_dtype == "float32" or values.dtype != np.float32:
+        return values
+    if weights_dtype == "int8" and values.ndim >= 2:
+        quantized, scales = quantize_int8(values)
+        return quantized.astype(np.float32) * scales
+    return values.astype(np.float16).astype(np.float32)
+
+
+def quantize_int8(values):
+    """(..., channels) float32 -> (int8 array of the same shape, float32 scales (channels,)): symmetric,
+    one scale per channel of the last axis (a kernel's output unit, an embedding's dimension), so that
+    the channel's largest magnitude maps to 127; a weight moves by at most half its channel's scale."""
+    import numpy as np
+
+    scales = np.abs(values).max(axis=tuple(range(values.ndim - 1))) / 127.0
+    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
+    return np.clip(np.rint(values / scales), -127, 127).astype(np.int8), scales
 
 
 def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
     """Rewrites a Keras ``.weights.h5`` file with every float32 array in ``weights_dtype`` (groups,
-    attributes and other arrays copied as they are). HDF5 does not give back the space of a replaced
-    array, so the file is written anew (``zoo.io.atomic_path``) and renamed over ``path``."""
-    import h5py
+    attributes and other arrays copied as they are). "int8" stores each float32 matrix as int8 and its
+    scales under ``INT8_SCALES`` + the matrix's path, vectors as float16 (``stored_value``). HDF5 does
+    not give back the space of a replaced array, so the file is written anew (``zoo.io.atomic_path``)
+    and renamed over ``path``."""
     import numpy as np
 
     check_weights_dtype(weights_dtype)
     if weights_dtype == "float32":
         return
+
+    def convert(name, values, target):
+        if not (isinstance(values, np.ndarray) and values.dtype == np.float32):
+            return values
+        if weights_dtype == "int8" and values.ndim >= 2:
+            values, scales = quantize_int8(values)
+            target.file.create_dataset(f"{INT8_SCALES}/{name}", data=scales)
+            return values
+        return values.astype(np.float16)
+
+    _rewrite_weights(path, path, convert)
+
+
+@contextlib.contextmanager
+def readable_weights(path: str | os.PathLike, weights_dtype: str):
+    """Yields a weights file Keras loads: ``path`` itself, or for an "int8" folder a temporary copy
+    with every int8 matrix multiplied back by its scales (float32)."""
+    import h5py
+    import numpy as np
+
+    if weights_dtype != "int8":
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp, h5py.File(path, "r") as stored:
+        def convert(name, values, target):
+            scales = stored.get(f"{INT8_SCALES}/{name}")
+            return values if scales is None else values.astype(np.float32) * scales[()]
+
+        readable = pathlib.Path(tmp) / "model.weights.h5"
+        _rewrite_weights(path, readable, convert, skip=INT8_SCALES)
+        yield readable
+
+
+def _rewrite_weights(path, target_path, convert, skip: str | None = None) -> None:
+    """Copies the HDF5 file ``path`` to ``target_path`` (atomically; the same path rewrites it), each
+    dataset's values through ``convert(name, values, target_file)``; the top-level group ``skip`` left out."""
+    import h5py
 
     def copy(source, target) -> None:
         target.attrs.update(dict(source.attrs))
         for name, item in source.items():
             if isinstance(item, h5py.Group):
-                copy(item, target.create_group(name))
+                if item.name.lstrip("/") != skip:
+                    copy(item, target.create_group(name))
             else:
-                values = item[()]
-                if isinstance(values, np.ndarray) and values.dtype == np.float32:
-                    values = values.astype(weights_dtype)
+                values = convert(item.name.lstrip("/"), item[()], target)
                 target.create_dataset(name, data=values).attrs.update(dict(item.attrs))
 
-    with atomic_path(path) as tmp, h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
+    with atomic_path(target_path) as tmp, h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
         copy(source, target)
