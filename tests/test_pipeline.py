@@ -81,6 +81,25 @@ def test_each_process_feeds_its_share_of_the_same_batches():
         make_dataset(pairs, SOURCE, TARGET, process=(0, 3), **options)
 
 
+def test_fixed_widths_pad_each_batch_to_its_bucket_so_few_shapes_compile():
+    """``fixed_widths`` (JAX): every batch as wide as its bucket allows; the same examples and tokens."""
+    pairs = _pairs()[:300]
+    options = dict(batch_size=16, max_source_length=40, max_target_length=40, bucket_boundaries=(8, 16, 24),
+                   shuffle=False)
+    own, fixed = (list(make_dataset(pairs, SOURCE, TARGET, fixed_widths=flag, **options)) for flag in (False, True))
+    assert len(own) == len(fixed) >= 15
+    widths = {inputs["source"].shape[1] for inputs, _, _ in fixed}
+    assert widths <= {7, 15, 23, 41} and len({tuple(target.shape) for _, target, _ in fixed}) <= 8
+    assert len({inputs["source"].shape[1] for inputs, _, _ in own}) > len(widths)  # fewer shapes than before
+    for (a, target_a, weights_a), (b, target_b, weights_b) in zip(own, fixed):
+        assert b["source"].shape[1] == b["decoder_input"].shape[1] == target_b.shape[1] >= a["source"].shape[1]
+        np.testing.assert_array_equal(b["source"][:, :a["source"].shape[1]], a["source"])
+        assert not np.any(b["source"][:, a["source"].shape[1]:])  # the rest is padding
+        np.testing.assert_array_equal(b["source_length"], a["source_length"])
+        np.testing.assert_array_equal(target_b[:, :target_a.shape[1]], target_a)
+        assert weights_b.numpy().sum() == weights_a.numpy().sum()  # no token gained or lost
+
+
 def test_token_budget_batches_fit_the_budget():
     """``batch_tokens``: each bucket's batches hold what fits the budget at its longest length (bigger
     batches of short examples), every example once."""

@@ -132,7 +132,9 @@ def test_two_processes_train_one_model_on_four_devices_and_ship_a_plain_model(tm
     assert (copies[0] / "history.csv").read_text() == (copies[1] / "history.csv").read_text()  # same dev figures
     metrics = json.loads(outputs[0][0][outputs[0][0].rfind("\n{\n") + 1:])  # after the progress bar
     assert 100.0 - metrics["test"]["wer"] >= 95.0
-    assert not (copies[1] / "pretrained").exists() and json.loads(outputs[1][0][outputs[1][0].rfind("\n{\n") + 1:])["test"] == metrics["test"]
+    theirs = json.loads(outputs[1][0][outputs[1][0].rfind("\n{\n") + 1:])["test"]
+    assert {**theirs, "seconds": 0} == {**metrics["test"], "seconds": 0}  # the same figures (not the same time)
+    assert not (copies[1] / "pretrained").exists()
     loaded = zoo.load(tmp_path / "pretrained")  # on TensorFlow, one device: the backends' rounding may flip one of 300
     assert evaluate(loaded, "toy-reverse", "test")["wer"] == pytest.approx(metrics["test"]["wer"], abs=0.7)
 

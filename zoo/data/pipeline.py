@@ -150,6 +150,7 @@ def make_dataset(
     batch_multiple: int = 1,
     batch_tokens: int | None = None,
     process: tuple[int, int] = (0, 1),
+    fixed_widths: bool = False,
 ) -> tf.data.Dataset:
     """Builds the batched training dataset described in the module docstring.
 
@@ -168,6 +169,11 @@ def make_dataset(
     every process builds the same batches (same seed, same order) and keeps its own contiguous
     ``1 / count`` of each batch's rows, padded as the whole batch is; ``batch_multiple`` (every
     process's devices together) must then be a multiple of ``count``.
+
+    ``fixed_widths`` (text sources): every batch is padded to its bucket's widest length instead of its
+    own longest example, so a backend that compiles once per shape (JAX: ``zoo train`` sets it there)
+    sees at most two shapes per bucket (its full batches and its last, partial one) instead of one per
+    batch width. Other sources keep their own widths (an audio clip's samples are not bucketed).
     """
     rank, processes = process
     if not 0 <= rank < processes or batch_multiple % processes:
@@ -203,11 +209,13 @@ def make_dataset(
         longest_in = [b - 1 for b in boundaries] + [max(longest, int(lengths.max()))]
         sizes = [max(batch_multiple, batch_tokens // n // batch_multiple * batch_multiple) for n in longest_in]
     batches = int(sum(count // size + (count % size >= batch_multiple) for count, size in zip(per_bucket, sizes)))
+    fixed = fixed_widths and by_source  # pads to boundary - 1: one more boundary above the longest
     dataset = dataset.bucket_by_sequence_length(
         element_length_func=((lambda f, di, dt: tf.maximum(f["source_length"], tf.shape(di)[0])) if by_source
                              else (lambda f, di, dt: tf.shape(di)[0])),
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=sizes,
+        bucket_boundaries=boundaries + [longest + 1] if fixed else boundaries,
+        bucket_batch_sizes=sizes + sizes[-1:] if fixed else sizes,
+        pad_to_bucket_boundary=fixed,
         padded_shapes=({key: [None] * len(spec.shape) for key, spec in dataset.element_spec[0].items()}, [None], [None]),
         padding_values=({key: tf.cast(0, spec.dtype) for key, spec in dataset.element_spec[0].items()},
                         tf.cast(0, tf.int32), tf.cast(0, tf.int32)),

@@ -424,11 +424,12 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     frontend = source_frontend(recipe, source_tokenizer, target_tokenizer)
     if process[1] > 1:  # each process feeds its own share of every batch (make_dataset), not Keras' auto-shard
         keras.distribution.distribution().auto_shard_dataset = False
+    # JAX compiles a step per batch shape: batches padded to their bucket's width, a few shapes in all.
+    shapes = dict(batch_multiple=multiple, process=process, fixed_widths=keras.backend.backend() == "jax")
     train_data = make_dataset(train_pairs, frontend, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
-                              batch_multiple=multiple, batch_tokens=recipe.get("batch_tokens"), process=process,
-                              **limits)
+                              batch_tokens=recipe.get("batch_tokens"), **shapes, **limits)
     dev_data = make_dataset(dev_pairs, frontend, target_tokenizer, recipe["batch_size"], shuffle=False,
-                            batch_multiple=multiple, process=process, **limits)
+                            **shapes, **limits)
 
     model = models.build(recipe["family"], model_config(recipe, source_tokenizer, target_tokenizer), precision)
     if init is not None:  # a resumed run's backup replaces these before fit
