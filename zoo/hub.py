@@ -279,17 +279,28 @@ def round_weights(model, weights_dtype: str) -> None:
 
 
 def stored_value(values, weights_dtype: str):
-    """What storing a weight array in ``weights_dtype`` gives back: float32 arrays rounded to float16,
-    or for "int8" a float32 matrix (2 or more axes) quantized per output channel (``quantize_int8``)
-    and its vectors rounded to float16; other arrays as they are."""
+    """What storing a weight array in ``weights_dtype`` gives back (``storage_form`` multiplied back
+    into float32); arrays that are not float32 as they are."""
     import numpy as np
 
-    if weights_dtype == "float32" or values.dtype != np.float32:
+    stored, scales = storage_form(values, weights_dtype)
+    if stored is values:
         return values
+    restored = stored.astype(np.float32)
+    return restored if scales is None else restored * scales
+
+
+def storage_form(values, weights_dtype: str):
+    """The one rule of weight storage: (array as stored, its int8 scales or None). A float32 array is
+    rounded to float16, or for "int8" a matrix (2 or more axes) is quantized per output channel
+    (``quantize_int8``) and a vector rounded to float16; anything else is stored as it is."""
+    import numpy as np
+
+    if weights_dtype == "float32" or not (isinstance(values, np.ndarray) and values.dtype == np.float32):
+        return values, None
     if weights_dtype == "int8" and values.ndim >= 2:
-        quantized, scales = quantize_int8(values)
-        return quantized.astype(np.float32) * scales
-    return values.astype(np.float16).astype(np.float32)
+        return quantize_int8(values)
+    return values.astype(np.float16), None
 
 
 def quantize_int8(values):
@@ -306,7 +317,7 @@ def quantize_int8(values):
 def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
     """Rewrites a Keras ``.weights.h5`` file with every float32 array in ``weights_dtype`` (groups,
     attributes and other arrays copied as they are). "int8" stores each float32 matrix as int8 and its
-    scales under ``INT8_SCALES`` + the matrix's path, vectors as float16 (``stored_value``). HDF5 does
+    scales under ``INT8_SCALES`` + the matrix's path, vectors as float16 (``storage_form``). HDF5 does
     not give back the space of a replaced array, so the file is written anew (``zoo.io.atomic_path``)
     and renamed over ``path``."""
     import numpy as np
@@ -316,13 +327,10 @@ def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
         return
 
     def convert(name, values, target):
-        if not (isinstance(values, np.ndarray) and values.dtype == np.float32):
-            return values
-        if weights_dtype == "int8" and values.ndim >= 2:
-            values, scales = quantize_int8(values)
+        stored, scales = storage_form(values, weights_dtype)
+        if scales is not None:
             target.file.create_dataset(f"{INT8_SCALES}/{name}", data=scales)
-            return values
-        return values.astype(np.float16)
+        return stored
 
     _rewrite_weights(path, path, convert)
 

@@ -398,6 +398,8 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     process = processes()
     if process[1] > 1:
         _check_all_devices()
+        # each process feeds its own share of every batch (make_dataset), not Keras' auto-shard
+        keras.distribution.distribution().auto_shard_dataset = False
         if process[0] > 0:  # every process keeps the whole run (the same weights); process 0 packages it
             workdir, output = workdir / f"process-{process[0]}", None
     done = _epochs_done(workdir)
@@ -422,8 +424,6 @@ def train(recipe, workdir: str | os.PathLike, epochs: int | None = None, output:
     dev_pairs = data.load(recipe["dataset"], "dev")
     limits = dict(max_source_length=recipe.get("max_source_length"), max_target_length=recipe["max_target_length"])
     frontend = source_frontend(recipe, source_tokenizer, target_tokenizer)
-    if process[1] > 1:  # each process feeds its own share of every batch (make_dataset), not Keras' auto-shard
-        keras.distribution.distribution().auto_shard_dataset = False
     # JAX compiles a step per batch shape: batches padded to their bucket's width, a few shapes in all.
     shapes = dict(batch_multiple=multiple, process=process, fixed_widths=keras.backend.backend() == "jax")
     train_data = make_dataset(train_pairs, frontend, target_tokenizer, recipe["batch_size"], seed=recipe["seed"],
