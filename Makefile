@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
 
-.PHONY: install demo test test-tf test-jax clean
+.PHONY: install demo test test-tf test-jax test-slow test-all clean
 # Model code is backend-agnostic (keras.layers / keras.ops): these run again on the JAX backend.
 BACKEND_TESTS := tests/test_families.py tests/test_decoding.py tests/test_ensemble.py tests/test_arrays.py \
 	tests/test_fronts.py tests/test_sources.py
@@ -33,6 +33,15 @@ demo: install
 
 test: test-tf test-jax
 
+# The slow tier (tests/conftest.py SLOW: long trainings, whole-split reproductions) stays out of `make
+# test`, which CI runs, to keep it near 30 minutes on 2 cores; `make test-all` runs both tiers: run it
+# before landing a change to training, the families or a pretrained model.
+TIER := -m "not slow"
+test-slow: install
+	$(PYTEST) -m slow
+
+test-all: test test-slow
+
 # Two workers, one test file each at a time (--dist loadfile), so a file's fixtures (trained toy
 # models, loaded pretrained models) are made once; PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
@@ -41,10 +50,10 @@ PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 # tests/test_arrays.py trains through zoo/training/arrays.py, the path for JAX on a GPU: it runs in
 # test-jax, the backend it exists for (its TensorFlow run took about a minute and a half more).
 test-tf: install
-	$(PYTEST) --ignore tests/test_arrays.py
+	$(PYTEST) --ignore tests/test_arrays.py $(TIER)
 
 test-jax: install
-	KERAS_BACKEND=jax $(PYTEST) -p no:cacheprovider $(BACKEND_TESTS) $(JAX_SELECT)
+	KERAS_BACKEND=jax $(PYTEST) -p no:cacheprovider $(BACKEND_TESTS) $(JAX_SELECT) $(TIER)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

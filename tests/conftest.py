@@ -19,6 +19,28 @@ if os.environ.get("KERAS_BACKEND") == "jax":
     jax.config.update("jax_compilation_cache_dir", _JAX_CACHE)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # tiny models compile in under 1 s
 
+# The slow tier: long trainings and whole-split reproductions that `make test` (CI) leaves out and
+# `make test-slow` runs (docs/testing.md#two-tiers); each name says what CI still runs of the same path.
+SLOW = {
+    "test_toy_image.py::test_the_recipe_learns_to_read_within_five_epochs": "the image export and frontend tests",
+    "test_toy_training.py::test_two_processes_*": "mirrored training, and each process's share (test_pipeline.py)",
+    "test_families.py::test_every_family_learns_the_toy_tasks[[]*-sort]": "every family on the reverse task",
+    "test_resume.py::test_sigkill_while_writing_a_checkpoint_*": "SIGKILL mid-epoch, then resume",
+    "test_summarization.py::test_zoo_evaluate_reproduces_the_cards_greedy_figures": "zoo evaluate on g2p (test_cli.py)",
+    "test_export.py::test_bad_input_gives_valid_output[[]summarize-debian]": "the same on every other model",
+    "test_pretrained.py::test_reranking_by_the_other_g2p_families_beats_beam_search": "reranking mechanics (test_rescoring.py)",
+    "test_pretrained.py::test_tuning_finds_rescorer_weights_*": "reranking mechanics (test_rescoring.py)",
+}
+
+
+def pytest_collection_modifyitems(items):
+    import fnmatch
+
+    for item in items:
+        if any(fnmatch.fnmatchcase(f"{item.path.name}::{item.name}", pattern) for pattern in SLOW):
+            item.add_marker(pytest.mark.slow)
+
+
 TOY_RECIPE = {
     "name": "toy-reverse", "dataset": "toy-reverse", "family": "luong",
     "model": {"embedding_dim": 16, "encoder_units": 32, "units": 64, "score": "general", "dropout": 0.0},
