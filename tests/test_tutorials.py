@@ -16,7 +16,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / "tutorials"
-NOTEBOOKS = ("01_quickstart", "02_attention_from_scratch", "04_summarization", "06_captioning", "07_serving")
+NOTEBOOKS = ("01_quickstart", "02_attention_from_scratch", "03_translation", "04_summarization", "06_captioning", "07_serving")
 
 
 def load_sync():
@@ -58,6 +58,11 @@ def from_scratch(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def translating(tmp_path_factory):
+    return execute("03_translation", tmp_path_factory.mktemp("03"))
+
+
+@pytest.fixture(scope="module")
 def summarizing(tmp_path_factory):
     return execute("04_summarization", tmp_path_factory.mktemp("04"))
 
@@ -90,7 +95,7 @@ def test_readme_links_every_tutorial_and_says_which_wait_for_their_models():
     section = readme.split("## Tutorials", 1)[1].split("\n## ", 1)[0]
     for name in NOTEBOOKS:
         assert f"tutorials/{name}.ipynb" in section and f"tutorials/{name}.py" in section
-    assert "03 (translation) and 05 (speech)" in section and "do not exist yet" in section
+    assert "05 (speech)" in section and "does not exist yet" in section
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", section):
         assert (ROOT / image).is_file(), image
 
@@ -154,6 +159,36 @@ def test_from_scratch_shipped_model_meets_the_bar_and_aligns_day_month_year(from
     assert len(by_format) == 5 and all(by_format[f] >= 95.0 for f in by_format if not f.startswith("numeric"))
     mass = from_scratch["attention_mass"]
     assert mass["year"] > 0.5 and mass["month"] > 0.5 and mass["day"] > 0.5, mass
+
+
+# --- 03 translation ------------------------------------------------------------------------------
+
+def test_translation_split_does_not_leak_and_subwords_round_trip(translating):
+    assert translating["fast"] is True
+    assert translating["bible_units_in_two_splits"] == translating["libreoffice_units_in_two_splits"] == 0
+    assert translating["round_trip"] and 1.0 <= translating["pieces_per_word"] <= 4.0
+
+
+def test_translation_baseline_beats_copying_and_scores_are_computed(translating):
+    baseline = translating["baseline"]
+    assert baseline["bleu"] > translating["copy_bleu"] and 0.0 < baseline["chrf"] < 100.0
+    for name in ("greedy", "beam 4"):
+        assert set(translating["scores"][name]) == {"bleu", "chrf"}
+        assert 0.0 <= translating["scores"][name]["bleu"] <= 100.0
+
+
+def test_translation_training_lowers_the_loss_and_logs_attention(translating):
+    loss = translating["loss"]
+    assert len(loss) == 8 and loss[-1] < loss[0]
+    assert {"attention", "train", "validation"} <= set(translating["logged"])
+
+
+def test_translation_attention_map_is_labelled_with_pieces_and_the_export_answers_as_predict(translating):
+    labels = translating["attention_labels"]
+    assert labels["columns"] == labels["source_tokens"] and labels["rows"] == labels["tokens"] + ["</s>"]
+    assert labels["columns"][0].startswith("▁")
+    assert translating["served_equals_predict"] and translating["served_scores_equal"]
+    assert all(score < 0.0 for score in translating["served_scores"])  # log-probabilities of real decodes
 
 
 # --- 04 summarization -----------------------------------------------------------------------------
