@@ -217,8 +217,8 @@ RESULTS["scores"] = scores
 # %% [markdown]
 # In fast mode the tiny model has seen 400 pairs eight times and writes little or nothing: the
 # figures only show the code at work. Run as it is, the model is trained enough to compare with the
-# baseline. The n-best list shows what the beam kept, with each hypothesis's score (its
-# length-penalized log-probability):
+# baseline. The n-best list shows what the beam kept, with each hypothesis's score: the sum of its
+# pieces' log-probabilities, `</s>` included (the beam ranks by that score over the length penalty):
 
 # %%
 for hypothesis in predictor.decode([sources[0]], beam_size=4, n_best=3, alpha=0.6)[0]:
