@@ -20,7 +20,7 @@ if os.environ.get("KERAS_BACKEND") == "jax":
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # tiny models compile in under 1 s
 
 # The slow tier: long trainings and whole-split reproductions that `make test` (CI) leaves out and
-# `make test-slow` runs (docs/testing.md#two-tiers); each name says what CI still runs of the same path.
+# `make test-slow` runs (docs/testing.md#two-tiers); each entry says what CI still runs of the same path.
 SLOW = {
     "test_toy_image.py::test_the_recipe_learns_to_read_within_five_epochs": "the image export and frontend tests",
     "test_toy_training.py::test_two_processes_*": "mirrored training, and each process's share (test_pipeline.py)",

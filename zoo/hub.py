@@ -320,8 +320,6 @@ def store_weights_as(path: str | os.PathLike, weights_dtype: str) -> None:
     scales under ``INT8_SCALES`` + the matrix's path, vectors as float16 (``storage_form``). HDF5 does
     not give back the space of a replaced array, so the file is written anew (``zoo.io.atomic_path``)
     and renamed over ``path``."""
-    import numpy as np
-
     check_weights_dtype(weights_dtype)
     if weights_dtype == "float32":
         return
