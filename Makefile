@@ -7,12 +7,12 @@ LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
 
 .PHONY: install demo test test-tf test-jax test-slow test-all clean
-# Model code is backend-agnostic (keras.layers / keras.ops): these run again on the JAX backend.
+# Model code is backend-agnostic (keras.layers / keras.ops): these run again on the JAX backend, in
+# CI the files of tests/conftest.py JAX_IN_CI, the rest in the slow tier.
 BACKEND_TESTS := tests/test_families.py tests/test_decoding.py tests/test_ensemble.py tests/test_arrays.py \
 	tests/test_fronts.py tests/test_sources.py
-# The toy-task trainings, and the longer-strings comparison built on them, run on TensorFlow only in
-# CI (about 6 minutes more on JAX: CI would take about 23 of its 25 minutes instead of 17);
-# `make test-jax JAX_SELECT=` runs them on JAX too.
+# The toy-task trainings, and the longer-strings comparison built on them, run on TensorFlow only
+# (about 6 minutes more on JAX); `make test-slow JAX_SELECT=` runs them on JAX too.
 JAX_SELECT := -k "not learns_the_toy_tasks and not attention_beats"
 
 install: $(STAMP)
@@ -33,12 +33,14 @@ demo: install
 
 test: test-tf test-jax
 
-# The slow tier (tests/conftest.py SLOW: long trainings, whole-split reproductions) stays out of `make
-# test`, which CI runs, to keep it near 30 minutes on 2 cores; `make test-all` runs both tiers: run it
-# before landing a change to training, the families or a pretrained model.
+# The slow tier (tests/conftest.py SLOW: long trainings, the same path on more models, whole-split
+# reproductions; on JAX all but JAX_IN_CI) stays out of `make test`, which CI runs, to keep it under 30
+# minutes on 2 cores; `make test-all` runs both tiers: run it before landing a change to training, a
+# family, decoding or a pretrained model.
 TIER := -m "not slow"
 test-slow: install
-	$(PYTEST) -m slow
+	$(PYTEST) --ignore tests/test_arrays.py -m slow
+	KERAS_BACKEND=jax $(PYTEST) -p no:cacheprovider $(BACKEND_TESTS) $(JAX_SELECT) -m slow
 
 test-all: test test-slow
 

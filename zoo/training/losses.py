@@ -8,11 +8,15 @@ import keras
 def compile_trainer(model, recipe: dict) -> None:
     """Compiles ``model.trainer`` (a ``zoo.models`` family) for a recipe, one way for every training
     path: Adam with its ``learning_rate`` and ``clipnorm``, ``masked_loss`` with its ``label_smoothing``,
-    and the weighted metrics ``token_accuracy`` and ``token_cross_entropy``. A family's own loss terms
-    (``add_loss``: the pointer-generator's coverage loss) add to the loss Keras minimizes."""
+    and the weighted metrics ``token_accuracy`` and ``token_cross_entropy``, with the optimizer built
+    (its slots exist before ``fit``). A family's own loss terms (``add_loss``: the pointer-generator's
+    coverage loss) add to the loss Keras minimizes."""
     model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
                           loss=masked_loss(recipe.get("label_smoothing", 0.0)),
                           weighted_metrics=[masked_accuracy(), token_cross_entropy()])
+    # The optimizer's slots (Adam's moments) are made now, not inside the first training step: on
+    # TensorFlow a tf.function that creates variables is traced twice, and a step's trace takes seconds.
+    model.trainer.optimizer.build(model.trainer.trainable_variables)
 
 
 def masked_loss(label_smoothing: float = 0.0):
