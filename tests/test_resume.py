@@ -13,7 +13,7 @@ import pytest
 
 from conftest import TOY_RECIPE
 
-RECIPE = {**TOY_RECIPE, "epochs": 4}
+RECIPE = {**TOY_RECIPE, "epochs": 3}
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
 
 
@@ -63,15 +63,15 @@ def uninterrupted(recipe_path, tmp_path_factory):
 def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(recipe_path, uninterrupted, tmp_path):
     process = subprocess.Popen(zoo_train(recipe_path, tmp_path), env=ENV, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    kill_when(process, lambda: len(history(tmp_path)) >= 2)  # killed early in the third epoch
-    assert len(history(tmp_path)) == 2
+    kill_when(process, lambda: len(history(tmp_path)) >= 1)  # killed early in the second epoch
+    assert len(history(tmp_path)) == 1
 
     refused = subprocess.run(zoo_train(recipe_path, tmp_path), env=ENV, capture_output=True, text=True, timeout=600)
     assert refused.returncode == 2 and "pass --resume to continue it" in refused.stderr
 
     subprocess.run(zoo_train(recipe_path, tmp_path, "--resume"), check=True, env=ENV, capture_output=True, timeout=600)
     resumed, straight = history(tmp_path), history(uninterrupted)
-    assert [int(r["epoch"]) for r in resumed] == [0, 1, 2, 3] == [int(r["epoch"]) for r in straight]
+    assert [int(r["epoch"]) for r in resumed] == [0, 1, 2] == [int(r["epoch"]) for r in straight]
     assert optimizer_steps(tmp_path) == optimizer_steps(uninterrupted)  # same step count
     final = {name: float(rows[-1]["val_token_accuracy"]) for name, rows in (("resumed", resumed), ("straight", straight))}
     print(f"\nfinal val token accuracy: {final}")
@@ -112,7 +112,7 @@ def test_sigkill_while_writing_a_checkpoint_leaves_every_file_whole(recipe_path,
             with h5py.File(path, "r"):  # every file a reader can see opens
                 pass
     subprocess.run(zoo_train(recipe_path, workdir, "--resume"), check=True, env=ENV, capture_output=True, timeout=600)
-    assert [int(r["epoch"]) for r in history(workdir)][-1] == 3
+    assert [int(r["epoch"]) for r in history(workdir)][-1] == 2  # RECIPE's third and last epoch
 
 
 # The mechanism, in process and on a tiny model (seconds): AtomicBackup and restore_backup use public Keras

@@ -218,20 +218,24 @@ def fifty_pairs():
     return [short[i] for i in np.random.default_rng(0).permutation(len(short))[:50]]
 
 
-@pytest.fixture(scope="module")
-def subword_run(fifty_pairs, tmp_path_factory):
-    """A small Luong model trained through ``zoo train``'s function on 50 English -> Spanish pairs until
-    it knows them by heart (50 epochs of 2 batches, ~50 s; it reached dev BLEU 100 at epochs 35-40), into
-    a pretrained folder (a folder dataset whose three splits are those pairs)."""
+def train_on_fifty_pairs(fifty_pairs, folder, epochs: int):
+    """SUBWORD_RECIPE trained for ``epochs`` through ``zoo train``'s function on a folder dataset whose
+    three splits are the 50 pairs, into a pretrained folder -> (recipe, Predictor, workdir)."""
     from zoo.training.train import train
 
-    folder = tmp_path_factory.mktemp("toy-subword")
     for split in ("train", "dev", "test"):
         (folder / f"{split}.tsv").write_text("".join(f"{en}\t{es}\n" for en, es in fifty_pairs), encoding="utf-8")
-    recipe = {**SUBWORD_RECIPE, "dataset": str(folder)}
+    recipe = {**SUBWORD_RECIPE, "dataset": str(folder), "epochs": epochs}
     workdir = folder / "run"
     predictor, _ = train(recipe, workdir, output=workdir / "model", verbose=0, attention_examples=0)
     return recipe, predictor, workdir
+
+
+@pytest.fixture(scope="module")
+def subword_run(fifty_pairs, tmp_path_factory):
+    """A small Luong model trained on 50 English -> Spanish pairs until it knows them by heart (50 epochs
+    of 2 batches, ~150 s on 2 cores; it reached dev BLEU 100 at epochs 35-40)."""
+    return train_on_fifty_pairs(fifty_pairs, tmp_path_factory.mktemp("toy-subword"), SUBWORD_RECIPE["epochs"])
 
 
 def test_a_small_model_learns_fifty_pairs_by_heart(fifty_pairs, subword_run):
@@ -372,18 +376,16 @@ def test_attention_maps_are_labelled_with_pieces_in_tensorboard_and_plots(fifty_
 
 
 @pytest.fixture(scope="module")
-def babbling(subword_run, tmp_path_factory):
-    """The tiny model with random weights (it says long strings of pieces: one epoch says none), as a
-    pretrained folder, and its export: (folder, Predictor, served outputs of SOURCES, greedy)."""
-    _, predictor, _ = subword_run
+def babbling(fifty_pairs, tmp_path_factory):
+    """The tiny model after one epoch, with random weights (it says long strings of pieces: one epoch of
+    training says none), as a pretrained folder, and its export: (folder, Predictor, served outputs of
+    SOURCES, greedy)."""
+    _, predictor, _ = train_on_fifty_pairs(fifty_pairs, tmp_path_factory.mktemp("toy-subword-1"), 1)
     folder = tmp_path_factory.mktemp("babbling")
-    weights = predictor.model.trainer.get_weights()
     rng = np.random.default_rng(0)
-    predictor.model.trainer.set_weights([rng.normal(0, 0.6, w.shape).astype(w.dtype) for w in weights])
-    try:
-        hub.save(predictor, folder / "model", {}, "A tiny subword model with random weights.\n")
-    finally:
-        predictor.model.trainer.set_weights(weights)
+    predictor.model.trainer.set_weights([rng.normal(0, 0.6, w.shape).astype(w.dtype)
+                                         for w in predictor.model.trainer.get_weights()])
+    hub.save(predictor, folder / "model", {}, "A tiny subword model with random weights.\n")
     version = export.export(folder / "model", folder / "exports", examples=SOURCES[:2])  # checks the ops
     served = tf.saved_model.load(str(version)).signatures["serving_default"](text=tf.constant(SOURCES))
     return folder / "model", zoo.load(folder / "model"), [t.decode("utf-8") for t in served["outputs"].numpy()[:, 0]]
