@@ -193,6 +193,25 @@ def test_fine_tuning_from_a_mismatched_model_is_a_clear_error(toy_run, tmp_path)
         train(TOY_RECIPE, tmp_path / "c", verbose=0, init_from="no-such-model")
 
 
+def test_the_training_step_is_traced_once(tiny_model):
+    """compile_trainer builds the optimizer before fit: a tf.function that creates variables (Adam's
+    moments, made lazily by the first step) is traced a second time, seconds for a real model."""
+    import keras
+
+    from zoo.training.losses import compile_trainer
+
+    trainer = keras.models.clone_model(tiny_model.trainer)  # the session's shared model stays untrained
+    model = type("Model", (), {"trainer": trainer})
+    compile_trainer(model, {"learning_rate": 0.01, "clipnorm": 5.0})
+    assert trainer.optimizer.built
+    traced, step = [], trainer.train_step
+    trainer.train_step = lambda batch: traced.append(1) or step(batch)  # its Python runs only when traced
+    inputs = {"source": np.ones((8, 4), "int32"), "source_length": np.full(8, 4, "int32"),
+              "decoder_input": np.ones((8, 3), "int32")}
+    trainer.fit(inputs, np.ones((8, 3), "int32"), batch_size=4, epochs=2, verbose=0)
+    assert len(traced) == 1 and int(trainer.optimizer.iterations.numpy()) == 4
+
+
 def test_learning_rate_schedule_decays_and_restarts():
     recipe = {**TOY_RECIPE, "learning_rate": 1e-3, "decay_from_epoch": 3, "decay_rate": 0.5,
               "restarts": [{"epoch": 5, "learning_rate": 4e-4, "decay_from_epoch": 6}]}
