@@ -8,7 +8,9 @@ hands it an empty dictionary.
 1. One word per call (the first ``--words`` test words, after one warm-up call each way): p50 / p90
    milliseconds of g2p-en ``predict``, of ``zoo.load("g2p-luong").predict`` greedy and beam 4, and of
    the exported SavedModel's ``serving_default`` greedy and beam 4 (loaded with
-   ``tf.saved_model.load``, as a Python client of the graph would).
+   ``tf.saved_model.load``, as a Python client of the graph would). A floor row: the model's own
+   matrix-vector products for one word, alone, in NumPy (``matrix_floor``): no decode of this model at
+   batch 1 in float32 can be faster than reading those weights.
 2. The whole test list (6,295 distinct CMUdict words), words per CPU-second (``time.process_time``:
    every thread of the process counts): g2p-en one word per call, ours in batches of 256, greedy and beam 4.
 
@@ -61,6 +63,42 @@ def latency(fn, items) -> tuple[float, float]:
     return float(np.percentile(times, 50)), float(np.percentile(times, 90))
 
 
+def matrix_floor(predictor, source_length: int = 8, target_length: int = 8):
+    """A floor under any batch-1 greedy decode of this Luong model: only its matrix-vector products,
+    with its own weights, in NumPy (BLAS), for a word of ``source_length`` characters and
+    ``target_length`` phonemes: per encoder step each direction's recurrent kernel; per decoder step the
+    LSTM's two kernels, the attention query, the combine layer and the projection. No gates, no masks,
+    no search: what a batch of one must read from memory at least (about 140 MB a word here, more than
+    the 32 MB cache). Returns a function of one (ignored) word."""
+    weights = {v.path: np.asarray(v) for v in predictor.model.trainer.weights}
+
+    def kernel(suffix):
+        return next(value for path, value in weights.items() if path.endswith(suffix))
+
+    directions = [(kernel(f"{d}_lstm_0/lstm_cell/kernel"), kernel(f"{d}_lstm_0/lstm_cell/recurrent_kernel"))
+                  for d in ("forward", "backward")]
+    lstm, recurrent = kernel("decoder_cell/lstm/kernel"), kernel("decoder_cell/lstm/recurrent_kernel")
+    query, combine, projection = (kernel("attention/query_kernel"), kernel("combine/kernel"),
+                                  kernel("projection/kernel"))
+    embedded = np.ones((source_length, directions[0][0].shape[0]), "float32")  # (src_len, embedding_dim)
+
+    def word(_):
+        for inputs, hidden in directions:
+            projected = embedded @ inputs  # (src_len, 4 * encoder_units): every step at once
+            state = np.zeros(hidden.shape[0], "float32")
+            for t in range(source_length):
+                state = np.tanh((projected[t] + state @ hidden)[: hidden.shape[0]])
+        memory = np.ones((source_length, query.shape[1]), "float32")  # (src_len, 2 * encoder_units)
+        state, feed = np.zeros(recurrent.shape[0], "float32"), np.zeros(lstm.shape[0], "float32")
+        for _ in range(target_length):
+            state = np.tanh((feed @ lstm + state @ recurrent)[: recurrent.shape[0]])
+            scores = memory @ (state @ query)  # (src_len,)
+            context = np.exp(scores - scores.max()) @ memory
+            feed[-combine.shape[1]:] = np.tanh(np.concatenate([context, state]) @ combine)
+            int((feed[-combine.shape[1]:] @ projection).argmax())
+    return word
+
+
 def per_cpu_second(fn, count: int) -> float:
     """Items per CPU-second of one ``fn()`` that handles ``count`` items."""
     start = time.process_time()
@@ -86,6 +124,7 @@ def main(argv=None) -> None:
     rows = []
     if peer:
         rows.append(("g2p-en predict", latency(peer.predict, sample)))
+    rows.append(("floor: our matrix products alone, NumPy", latency(matrix_floor(predictor), sample)))
     for beam in (1, 4):
         rows.append((f"predict, beam {beam}", latency(lambda w: predictor.predict([w], beam_size=beam), sample)))
     with tempfile.TemporaryDirectory() as directory:
