@@ -258,13 +258,6 @@ class AudioFrontend(Frontend):
         return {"kind": self.kind, "sample_rate": self.sample_rate, "max_seconds": self.max_seconds,
                 "silence_dbfs": self.silence_dbfs}
 
-    @classmethod
-    def from_config(cls, config: dict) -> "AudioFrontend":
-        config = dict(config)
-        if config.pop("kind", cls.kind) != cls.kind:
-            raise ValueError(f"not an audio frontend config: {config!r}")
-        return cls(**config)
-
     def prepare(self, inputs) -> list[bytes]:
         """WAV bytes or paths to WAV files -> bytes (a TypeError/FileNotFoundError names inputs[i])."""
         return read_bytes_inputs(inputs, "WAV")

@@ -311,13 +311,6 @@ class ImageFrontend(Frontend):
         return {"kind": self.kind, "height": self.height, "width": self.width, "max_pixels": self.max_pixels,
                 "max_bytes": self.max_bytes}
 
-    @classmethod
-    def from_config(cls, config: dict) -> "ImageFrontend":
-        config = dict(config)
-        if config.pop("kind", cls.kind) != cls.kind:
-            raise ValueError(f"not an image frontend config: {config!r}")
-        return cls(**config)
-
     def prepare(self, inputs) -> list[bytes]:
         """PNG/JPEG bytes or paths to such files -> bytes (a TypeError/FileNotFoundError names inputs[i])."""
         return read_bytes_inputs(inputs, "PNG/JPEG")
