@@ -64,6 +64,7 @@ SLOW = {
     "test_show_attend_tell.py::test_a_tiny_model_learns_to_name_squares_*": "the captioning models (test_captioning.py)",
     "test_averaging.py::test_the_average_*": "averaging a model with itself, and the clear errors",
     "test_averaging.py::test_zoo_average_writes_*": "averaging a model with itself, and the clear errors",
+    "test_arrays.py::test_the_gpu_scripts_*": "training from arrays and packaging in one process (test_arrays.py)",
 }
 # On JAX, CI runs what exists for that backend: training from arrays (the GPU path) and the media
 # fronts; the families', decoding and ensemble tests run on JAX in the slow tier (on TensorFlow in CI).

@@ -4,6 +4,7 @@
 leaves it out); it passes on TensorFlow too (`pytest tests/test_arrays.py`)."""
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -90,6 +91,44 @@ def test_bucketed_batches_are_full_shifted_and_cover_every_example():
     first = [batches[i][0]["source"].tolist() for i in range(len(batches))]
     batches.on_epoch_end()
     assert [batches[i][0]["source"].tolist() for i in range(len(batches))] != first  # reshuffled
+
+
+def test_the_gpu_scripts_bring_back_float16_parts_that_package_the_same_model(array_run, tmp_path):
+    """tools/gpu/train.sh (on the GPU machine) and tools/gpu/collect.sh (back where TensorFlow is), on the
+    finished toy run: train.sh resumes it (nothing left to fit), leaves its best checkpoint in float16
+    parts and its logs; collect.sh joins them into a workdir holding only step 1's files and packages."""
+    import shutil
+
+    import h5py
+
+    workdir, metrics = array_run[0], array_run[4]
+    gpu_run, out, here = tmp_path / "gpu" / "toy", tmp_path / "out", tmp_path / "here" / "toy"
+    shutil.copytree(workdir, gpu_run, ignore=shutil.ignore_patterns("pretrained"))
+    env = {**os.environ, "PYTHON": sys.executable, "PART_SIZE": "60k", "ZOO": f"{sys.executable} -m zoo.cli"}
+    root = pathlib.Path(__file__).resolve().parents[1]
+    sent = subprocess.run([root / "tools/gpu/train.sh", "1", out, gpu_run], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert sent.returncode == 0, sent.stderr[-2000:]
+    parts = sorted(out.glob("toy.weights.part-*"))
+    assert len(parts) >= 3 and max(p.stat().st_size for p in parts) <= 60 * 1024  # 60k parts of ~200 KB
+    assert sorted(p.name for p in out.iterdir()) == ["toy.logs.tgz", *(p.name for p in parts)]
+
+    here.mkdir(parents=True)
+    for name in ("arrays.json", "arrays.npz", "recipe.json", "source_vocab.txt", "target_vocab.txt"):
+        shutil.copy(workdir / name, here / name)  # what step 1 wrote, as the GPU machine got it
+    recipe = tmp_path / "toy.json"
+    recipe.write_text(json.dumps(dict(TOY_RECIPE)))
+    packaged = subprocess.run([root / "tools/gpu/collect.sh", out, recipe, here, tmp_path / "pretrained"], cwd=root,
+                              env=env, capture_output=True, text=True, timeout=600)
+    assert packaged.returncode == 0, packaged.stderr[-2000:]
+    with h5py.File(here / "checkpoints" / "best.weights.h5") as joined:
+        dtypes = set()
+        joined.visititems(lambda name, item: dtypes.add(item.dtype) if isinstance(item, h5py.Dataset) else None)
+    assert dtypes == {np.dtype("float16")}
+    collected = json.loads((tmp_path / "pretrained" / "metrics.json").read_text())
+    assert collected["epochs"] == TOY_RECIPE["epochs"]
+    assert collected["test"]["exact_match"] == pytest.approx(metrics["test"]["exact_match"], abs=1.0)
+    assert zoo.load(tmp_path / "pretrained").predict(["40213"]) == ["3 1 2 0 4"]
 
 
 def test_time_limit_stops_after_the_first_epoch_when_time_is_up(tmp_path):
