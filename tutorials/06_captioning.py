@@ -51,7 +51,7 @@ from zoo import data, models
 from zoo.data import scenes
 from zoo.data.pipeline import make_dataset
 from zoo.text.tokenizer import Tokenizer
-from zoo.training.losses import masked_accuracy, masked_loss, token_cross_entropy
+from zoo.training.losses import compile_trainer
 from zoo.training.train import build_vocabulary, load_recipe, source_frontend
 
 FAST = os.environ.get("ZOO_TUTORIAL_FAST") == "1"
@@ -200,7 +200,9 @@ print(f"{model.model.count_params():,} parameters")
 # `recipes/caption-scenes.json` is what `zoo train` ran. Here the same model is built from it and
 # trained with plain Keras `fit` on a few scenes, through the zoo's `tf.data` pipeline: the frontend
 # decodes every picture once, targets are shifted for teacher forcing and batches are bucketed by
-# caption length. The loss starts near log(vocabulary size) and falls.
+# caption length. `compile_trainer` compiles the model's trainer as `zoo train` does (Adam with the
+# recipe's learning rate and clipping, the masked loss with its label smoothing, token metrics). The
+# loss starts near log(vocabulary size) and falls.
 
 # %%
 recipe = load_recipe("caption-scenes")
@@ -214,8 +216,7 @@ train_data = make_dataset(train_pairs, frontend, target_tokenizer, recipe["batch
 keras.utils.set_random_seed(recipe["seed"])
 fresh_model = models.build("show_attend_tell", {**recipe["model"], "source_vocab_size": None,
                                                 "target_vocab_size": len(target_tokenizer.vocabulary)})
-fresh_model.trainer.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"], clipnorm=recipe["clipnorm"]),
-                            loss=masked_loss(), weighted_metrics=[masked_accuracy(), token_cross_entropy()])
+compile_trainer(fresh_model, recipe)  # as zoo train does: Adam, clipping, the masked loss, token metrics
 history = fresh_model.trainer.fit(train_data, epochs=epochs, verbose=2)
 print(f"log(V) = {np.log(len(target_tokenizer.vocabulary)):.2f}")
 RESULTS["loss"] = [float(x) for x in history.history["token_cross_entropy"]]
