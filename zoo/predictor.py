@@ -245,9 +245,12 @@ class Predictor:
                                  tf.TensorSpec([None, None], tf.string), ids_spec)
         return detokenize(ids.astype("int32"), source_tokens, source_extended.astype("int32")).to_list()
 
-    def _batches(self, encoded: dict, batch_size: int):
-        """Yields (rows, the model's source inputs for those rows, trimmed to their longest source)."""
-        for rows in length_sorted_batches(encoded["source_length"], batch_size):
+    def _batches(self, encoded: dict, batch_size: int, subset=None):
+        """Yields (rows, the model's source inputs for those rows, trimmed to their longest source), over
+        the rows in ``subset`` (indices into ``encoded``; default: all)."""
+        subset = np.arange(len(encoded["source_length"])) if subset is None else np.asarray(subset, "int64")
+        for in_subset in length_sorted_batches(encoded["source_length"][subset], batch_size):
+            rows = subset[in_subset]
             batch = {key: encoded[key][rows] for key in self.model_inputs}
             if self.frontend.variable_length:  # drop the padding columns every row of the batch shares
                 width = max(1, int(batch["source_length"].max()))
@@ -266,7 +269,8 @@ class Predictor:
         count = len(encoded["source_length"])
         labels = encoded.get("source_tokens")
         out: list[list[Hypothesis]] = [[] for _ in range(count)]
-        for rows, batch in self._batches(encoded, batch_size):
+        blank = encoded.get("blank", np.zeros(count, bool))  # silence: nothing was said, nothing to decode
+        for rows, batch in self._batches(encoded, batch_size, np.flatnonzero(~blank)):
             result = decode_source(bucket_shape(batch, self.frontend.variable_length) if self.jit_compile else batch)
             real = len(rows)  # a bucketed batch's extra rows are dropped
             ids, lengths = np.asarray(result.ids)[:real], np.asarray(result.lengths)[:real]  # (batch, n_best, L), (batch, n_best)
@@ -292,7 +296,7 @@ class Predictor:
                         attention=attention[row, rank, :steps, :width],
                     ))
                 out[index] = hypotheses
-        for index in np.flatnonzero(encoded.get("blank", np.zeros(count, bool))):  # silence: nothing was said
+        for index in np.flatnonzero(blank):
             out[index] = [Hypothesis(text="", tokens=[], score=0.0, source_tokens=[],
                                      attention=np.zeros((0, 0), "float32"))]
         return out
