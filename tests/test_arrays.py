@@ -95,23 +95,32 @@ def test_bucketed_batches_are_full_shifted_and_cover_every_example():
 
 def test_the_gpu_scripts_bring_back_float16_parts_that_package_the_same_model(array_run, tmp_path):
     """tools/gpu/train.sh (on the GPU machine) and tools/gpu/collect.sh (back where TensorFlow is), on the
-    finished toy run: train.sh resumes it (nothing left to fit), leaves its best checkpoint in float16
-    parts and its logs; collect.sh joins them into a workdir holding only step 1's files and packages."""
+    finished toy run beside a broken one: train.sh resumes the toy run (nothing left to fit), leaves its best
+    checkpoint in float16 parts and its logs, and the broken run's log, and fails; collect.sh joins the parts
+    into a workdir holding only step 1's files and packages."""
     import shutil
+    import tarfile
 
     import h5py
 
     workdir, metrics = array_run[0], array_run[4]
     gpu_run, out, here = tmp_path / "gpu" / "toy", tmp_path / "out", tmp_path / "here" / "toy"
     shutil.copytree(workdir, gpu_run, ignore=shutil.ignore_patterns("pretrained"))
+    broken = tmp_path / "gpu" / "broken"  # step 1 never ran here
+    broken.mkdir()
     env = {**os.environ, "PYTHON": sys.executable, "PART_SIZE": "60k", "ZOO": f"{sys.executable} -m zoo.cli"}
     root = pathlib.Path(__file__).resolve().parents[1]
-    sent = subprocess.run([root / "tools/gpu/train.sh", "1", out, gpu_run], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert sent.returncode == 0, sent.stderr[-2000:]
+    sent = subprocess.run([root / "tools/gpu/train.sh", "1", out, gpu_run, broken], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert sent.returncode == 1, sent.stderr[-2000:]
     parts = sorted(out.glob("toy.weights.part-*"))
     assert len(parts) >= 3 and max(p.stat().st_size for p in parts) <= 60 * 1024  # 60k parts of ~200 KB
-    assert sorted(p.name for p in out.iterdir()) == ["toy.logs.tgz", *(p.name for p in parts)]
+    assert sorted(p.name for p in out.iterdir()) == ["broken.logs.tgz", "toy.logs.tgz", *(p.name for p in parts)]
+    with tarfile.open(out / "broken.logs.tgz") as logs:
+        assert logs.getnames() == ["train.log"]
+        log = logs.extractfile("train.log").read().decode()
+    assert f"python -m zoo.training.arrays train: error: {broken / 'arrays.npz'} does not exist: run" in log
+    assert "Traceback" not in log
 
     here.mkdir(parents=True)
     for name in ("arrays.json", "arrays.npz", "recipe.json", "source_vocab.txt", "target_vocab.txt"):

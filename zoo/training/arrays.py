@@ -356,10 +356,13 @@ def main(argv=None) -> None:
     train_command.add_argument("--minutes", type=float, help="stop before this much time has passed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    if args.command == "write":
-        print(write(args.recipe, args.workdir))
-    else:
-        print(json.dumps(train(args.workdir, epochs=args.epochs, minutes=args.minutes)))
+    try:
+        if args.command == "write":
+            print(write(args.recipe, args.workdir))
+        else:
+            print(json.dumps(train(args.workdir, epochs=args.epochs, minutes=args.minutes)))
+    except (KeyError, ValueError, TypeError, FileNotFoundError) as error:  # one line, as the zoo CLI says it
+        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
 
 
 if __name__ == "__main__":
