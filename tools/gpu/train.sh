@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Step 2 of training on a GPU machine that has JAX but no TensorFlow (docs/training.md#on-a-gpu-without-tensorflow):
+# Step 2 of training on a GPU machine that has JAX but no TensorFlow (docs/training.md, "A GPU machine without TensorFlow"):
 # fits array runs (step 1, where TensorFlow is: python -m zoo.training.arrays write RECIPE runs/NAME) side by
 # side on the one GPU, each with its share of the GPU's memory, then leaves in OUT, for each run NAME:
 #   NAME.weights.part-aa, -ab, ...  its best checkpoint in float16, cut into parts of at most PART_SIZE (15m)
