@@ -65,6 +65,8 @@ SLOW = {
     "test_averaging.py::test_the_average_*": "averaging a model with itself, and the clear errors",
     "test_averaging.py::test_zoo_average_writes_*": "averaging a model with itself, and the clear errors",
     "test_arrays.py::test_the_gpu_scripts_*": "training from arrays and packaging in one process (test_arrays.py)",
+    "test_arrays.py::test_a_speech_model_trains_from_clip_arrays_*": "clip batches read as the audio frontend reads "
+                                                                      "(test_arrays.py); the tiny LAS (test_speech.py)",
 }
 # On JAX, CI runs what exists for that backend: training from arrays (the GPU path) and the media
 # fronts; the families', decoding and ensemble tests run on JAX in the slow tier (on TensorFlow in CI).

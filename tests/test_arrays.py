@@ -2,11 +2,13 @@
 
 `make test` runs it on the JAX backend, the one this path exists for (Makefile BACKEND_TESTS; test-tf
 leaves it out); it passes on TensorFlow too (`pytest tests/test_arrays.py`)."""
+import io
 import json
 import os
 import pathlib
 import subprocess
 import sys
+import wave
 
 import keras
 import numpy as np
@@ -182,9 +184,114 @@ def test_model_code_and_the_array_trainer_import_without_tensorflow():
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_a_media_recipe_is_refused_with_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="'toy-image' reads image sources: id arrays hold text only for now"):
+def test_a_media_recipe_without_clips_is_refused_with_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="'toy-image' reads image sources: arrays hold text, or the audio of a "
+                                         r"dataset that declares its clips \(speech\)"):
         arrays.write("toy-image", tmp_path)
+
+
+def _wav(pcm: np.ndarray) -> bytes:
+    """(samples,) int16 -> a mono 16-bit 16 kHz WAV file holding exactly those samples."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(16000)
+        handle.writeframes(pcm.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def _samples(wav: bytes) -> np.ndarray:
+    with wave.open(io.BytesIO(wav), "rb") as handle:
+        return np.frombuffer(handle.readframes(handle.getnframes()), "<i2")
+
+
+def test_clip_batches_give_each_bucket_one_shape_and_the_samples_the_audio_frontend_reads():
+    from zoo.frontends.audio import AudioFrontend
+
+    rng = np.random.default_rng(0)
+    n = 90
+    waveforms = [rng.integers(-32768, 32768, length).astype("int16") for length in rng.integers(1, 16000 * 7, n)]
+    target_lengths = rng.integers(1, 30, n)
+    target = np.where(np.arange(40) < target_lengths[:, None], rng.integers(4, 9, (n, 40)), 0)
+    batches = arrays.ClipBatches(waveforms, target, batch_size=8, sample_rate=16000, seed=1)
+    assert batches.widths == [40000, 56000, 80000, max(map(len, waveforms))]  # 2.5, 3.5, 5 s, the longest
+    shapes = {}
+    for i in range(len(batches)):
+        inputs, decoder_target, weights = batches[i]
+        bucket, rows = batches.batches[i]
+        shape = (inputs["source"].shape, decoder_target.shape)
+        assert shapes.setdefault(bucket, shape) == shape and shape[0] == (8, batches.widths[bucket])
+        assert inputs["source_length"].tolist() == [len(waveforms[row]) for row in rows]
+        assert (target_lengths[rows] + 1 <= decoder_target.shape[1]).all()
+        for j, row in enumerate(rows):
+            length = len(waveforms[row])
+            assert (inputs["source"][j, :length] == waveforms[row] / 32768.0).all()
+            assert not inputs["source"][j, length:].any()
+        assert (decoder_target[np.arange(8), target_lengths[rows]] == END_ID).all()
+        assert (inputs["decoder_input"][:, 0] == START_ID).all() and (weights == (decoder_target != 0)).all()
+    assert set(np.concatenate([rows for _, rows in batches.batches]).tolist()) == set(range(n))
+    # a bucket of fewer clips than a batch joins a neighbour: the 3 clips over 5 s and the 3.5-5 s ones
+    # share one bucket as wide as the longest
+    few_long = [w for w in waveforms if len(w) <= 80000][:40] + [np.ones(16000 * 6 + i, "int16") for i in range(3)]
+    merged = arrays.ClipBatches(few_long, target[:len(few_long)], batch_size=8, sample_rate=16000)
+    assert merged.widths[-1] == 16000 * 6 + 2 and 80000 not in merged.widths
+    assert min(len(members) for members in merged.buckets) >= 8
+    inputs, _, _ = batches[0]
+    row = batches.batches[0][1][0]
+    read = AudioFrontend(16000, max_seconds=8.0).decode([_wav(waveforms[row])])["source"].numpy()[0]
+    assert (read == inputs["source"][0, :len(read)]).all()  # the frontend's samples, to the bit
+
+
+# A tiny LAS that learns six short committed clips (tests/test_speech.py's tiny_las), from clip arrays:
+# a dataset of those clips (each 25 times in train, once in dev and test) declaring them as Clips.
+CLIP_RECIPE = {
+    "name": "six-clips", "dataset": "speech-six-clips", "family": "las",
+    "frontend": {"kind": "audio", "sample_rate": 16000, "max_seconds": 4.0},
+    "model": {"embedding_dim": 16, "listener_units": 24, "listener_layers": 2, "units": 48,
+              "source": {"kind": "audio", "sample_rate": 16000, "num_mels": 24, "stack": 2}},
+    "target_tokenizer": {"split": "chars"}, "max_target_length": 40, "batch_size": 6, "epochs": 6,
+    "learning_rate": 0.01, "decay_from_epoch": 100, "decay_rate": 0.5, "clipnorm": 5.0, "seed": 0,
+    "dev_examples": 6,
+}
+
+
+@pytest.fixture(scope="module")
+def six_clips():
+    """The six shortest committed clips of the unheard flite voice, registered as a dataset with clips."""
+    from zoo.data import speech
+    from zoo.data.dataset import Clips, Dataset, grouped
+
+    pairs = sorted(speech.load_group("flite"), key=lambda pair: len(pair[0]))[:6]
+    splits = {"train": pairs * 25, "dev": pairs, "test": pairs}
+    clips = Clips(sample_rate=16000, transcripts=lambda split: [text for _, text in splits[split]],
+                  waveforms=lambda split: [_samples(wav) for wav, _ in splits[split]])
+    if CLIP_RECIPE["dataset"] not in data.names():
+        data.register(Dataset(name=CLIP_RECIPE["dataset"], references=lambda split: grouped(splits[split]),
+                              metrics=speech.SPEECH_METRICS, selection="wer", clips=clips))
+    return pairs
+
+
+def test_a_speech_model_trains_from_clip_arrays_and_packages_a_transcriber(six_clips, tmp_path):
+    """Step 1 writes transcripts' ids and clip indices only (no audio); step 2 reads the clips from the
+    dataset's ``Clips`` and selects by dev token cross-entropy; step 3 packages a model that transcribes
+    the clips' WAV files through the audio frontend."""
+    path = arrays.write(dict(CLIP_RECIPE), tmp_path)
+    stored, about = np.load(path), json.loads((tmp_path / "arrays.json").read_text())
+    assert sorted(stored.files) == ["dev_clip", "dev_target", "train_clip", "train_target"]
+    assert stored["train_clip"].tolist() == list(range(150)) and stored["dev_clip"].tolist() == list(range(6))
+    assert about["clips"] == {"dataset": "speech-six-clips", "sample_rate": 16000, "max_seconds": 4.0}
+    assert about["selection"]["proxy"] == "token_cross_entropy" and about["source_vocab_size"] is None
+    state = arrays.train(tmp_path, verbose=0)
+    predictor, metrics = train(dict(CLIP_RECIPE), tmp_path, epochs=0, output=tmp_path / "pretrained", verbose=0,
+                               attention_examples=0)
+    texts = [text for _, text in six_clips]
+    ids = predictor.target_tokenizer.encode(texts).to_tensor(0, shape=[None, 40]).numpy()  # (6, 40)
+    assert (stored["dev_target"] == ids).all() and (stored["train_target"] == np.tile(ids, (25, 1))).all()
+    greedy = zoo.load(tmp_path / "pretrained").predict([wav for wav, _ in six_clips])
+    print(f"\nsix clips from arrays ({keras.backend.backend()}): dev token cross-entropy {state['best']:.3f}, "
+          f"test WER {metrics['test']['wer']:.1f}%:", list(zip(texts, greedy)))
+    assert state["epoch"] == 6 and sum(g == t for g, t in zip(greedy, texts)) >= 5
 
 
 def test_a_metric_exact_matches_cannot_compute_selects_by_dev_cross_entropy(array_run, tmp_path):

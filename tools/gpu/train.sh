@@ -6,6 +6,8 @@
 #   NAME.logs.tgz                  history.csv, checkpoints/state.json and the training log
 # Run from the repository root:  tools/gpu/train.sh MINUTES OUT runs/en-es runs/es-en
 # Where Python has no Keras (the GPU image), the wheels in .whl/ are installed into /tmp/site first.
+# A speech run synthesizes its clips first (on every core; --synthesize) with the espeak-ng and flite of
+# .synth.tar.xz (tools/gpu/synthesizers.sh) when the machine has none, within its MINUTES.
 set -euo pipefail
 if [ $# -lt 3 ]; then
   echo "usage: tools/gpu/train.sh MINUTES OUT RUN [RUN ...]" >&2
@@ -23,12 +25,16 @@ if ! "$python" -c "import keras" 2> /dev/null; then
   "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
 fi
+if [ -f .synth.tar.xz ] && ! command -v espeak-ng > /dev/null; then
+  tar xJf .synth.tar.xz -C /tmp  # /tmp/synth
+  export PATH="/tmp/synth/bin:$PATH"
+fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-$("$python" -c "print(round(0.9 / $#, 2))")}
 pids=()
 for run in "$@"; do
-  "$python" -m zoo.training.arrays train "$run" --minutes "$minutes" > "$run/train.log" 2>&1 &
+  "$python" -m zoo.training.arrays train "$run" --minutes "$minutes" --synthesize > "$run/train.log" 2>&1 &
   pids+=($!)
 done
 status=0

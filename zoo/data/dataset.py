@@ -59,6 +59,23 @@ class ScoringView:
 
 
 @dataclasses.dataclass(frozen=True)
+class Clips:
+    """A speech dataset's train and dev audio as NumPy arrays, for training without TensorFlow
+    (``zoo.training.arrays``): what its WAV sources hold, read without decoding WAV bytes.
+
+    sample_rate: the clips' rate, Hz (the sources' WAV files hold these samples at this rate, mono).
+    transcripts: split -> each clip's transcript, in clip order; needs no audio.
+    waveforms: split -> each clip's samples, (samples,) int16 arrays in the same order.
+    build: splits -> None: makes those splits' waveforms where they are made, not shipped
+        (synthesized once into a cache); None when they need nothing.
+    """
+    sample_rate: int
+    transcripts: Callable[[str], Sequence[str]]
+    waveforms: Callable[[str], Sequence]
+    build: Callable[[Sequence[str]], object] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Dataset:
     """A dataset's declaration.
 
@@ -84,6 +101,8 @@ class Dataset:
     output_statistics: the evaluation also reports what the outputs are made of
         (``zoo.evaluation.outputs``: tokens copied, reference words outside the vocabulary written,
         stuttering), under ``"outputs"``.
+    clips: a speech dataset's train and dev audio as arrays (``Clips``), so ``zoo.training.arrays`` can
+        train on it where TensorFlow cannot read WAV files.
     """
 
     name: str
@@ -100,6 +119,7 @@ class Dataset:
     baseline: str | None = None
     simple_baselines: Callable[[str], Mapping[str, Mapping[str, float]]] | None = None
     output_statistics: bool = False
+    clips: Clips | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:

@@ -27,6 +27,7 @@ import lzma
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import tempfile
 import wave
@@ -34,7 +35,7 @@ import wave
 import numpy as np
 
 from zoo.data import corpora
-from zoo.data.dataset import Dataset, grouped
+from zoo.data.dataset import Clips, Dataset, grouped
 
 CORPORA = pathlib.Path(__file__).resolve().parents[2] / "corpora"
 TEXTS_FILE = CORPORA / "speech-texts.tsv.xz"
@@ -243,7 +244,7 @@ def _store(path: pathlib.Path, samples: np.ndarray, utterances: list[Utterance],
     np.savez(buffer, audio=samples, offsets=np.cumsum([0, *lengths]).astype(np.int64),
              texts=np.array([u.text for u in utterances]), voices=np.array([u.voice for u in utterances]))
     data = lzma.compress(buffer.getvalue(), preset=9) if compress else buffer.getvalue()
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes may build the same file
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
@@ -322,18 +323,47 @@ def load_group(group: str) -> tuple[tuple[bytes, str], ...]:
     return tuple(pairs)
 
 
-@functools.lru_cache(maxsize=None)
-def load(split: str) -> tuple[tuple[bytes, str], ...]:
-    """(WAV bytes, transcript) of one split; train and dev need the cache (``build_cache``)."""
-    if split == "test":
-        return tuple(pair for group in GROUPS for pair in load_group(group))
+def cached_clips(split: str) -> tuple[list[np.ndarray], list[str]]:
+    """The train or dev split's clips ((samples,) int16 at 16 kHz, noise included) and transcripts, in
+    plan order, from the cache (``build_cache``); a FileNotFoundError says how to make it."""
     path = _cache_path(split)
     if not path.exists():
         raise FileNotFoundError(
             f"the speech {split} split is synthesized, not shipped: run `python -m zoo.data.speech cache` "
             f"(needs `apt-get install espeak-ng flite`; writes {path})")
-    pcms, texts_ = _read(path)
+    return _read(path)
+
+
+@functools.lru_cache(maxsize=None)
+def load(split: str) -> tuple[tuple[bytes, str], ...]:
+    """(WAV bytes, transcript) of one split; train and dev need the cache (``build_cache``)."""
+    if split == "test":
+        return tuple(pair for group in GROUPS for pair in load_group(group))
+    pcms, texts_ = cached_clips(split)
     return tuple((_wav(pcm), text) for pcm, text in zip(pcms, texts_))
+
+
+def _synthesize(splits) -> None:
+    if shutil.which("espeak-ng") is None or shutil.which("flite") is None:
+        raise FileNotFoundError("synthesizing the speech clips needs espeak-ng and flite on PATH: "
+                                "`apt-get install espeak-ng flite` (a GPU machine: tools/gpu/synthesizers.sh)")
+    build_cache(tuple(splits))
+
+
+def _transcripts(split: str) -> list[str]:
+    return [utterance.text for utterance in plan(split)]
+
+
+def _waveforms(split: str) -> list[np.ndarray]:
+    pcms, stored_texts = cached_clips(split)
+    if stored_texts != _transcripts(split):
+        raise ValueError(f"{_cache_path(split)} does not hold the {split} plan's clips: delete it and run "
+                         "`python -m zoo.data.speech cache` again")
+    return pcms
+
+
+# train and dev as arrays, for zoo.training.arrays: the plan's texts need no audio; the clips, the cache
+CLIPS = Clips(sample_rate=SAMPLE_RATE, transcripts=_transcripts, waveforms=_waveforms, build=_synthesize)
 
 
 SPEECH_METRICS = {"wer": "wer", "cer": "cer"}
@@ -343,9 +373,9 @@ _ABOUT = ("Synthesized by `zoo/data/speech.py` from the committed texts `corpora
           "is committed as `corpora/speech-test.npz`. Test voices are never heard in training.")
 
 
-def _dataset(name: str, references, summary: str, parts: tuple = ()) -> Dataset:
+def _dataset(name: str, references, summary: str, parts: tuple = (), clips: Clips | None = None) -> Dataset:
     return Dataset(name=name, references=references, metrics=SPEECH_METRICS, selection="wer", parts=parts,
-                   summary=summary, about=_ABOUT)
+                   summary=summary, about=_ABOUT, clips=clips)
 
 
 def _group_references(group: str):
@@ -355,7 +385,7 @@ def _group_references(group: str):
 
 
 DATASET = _dataset("speech", lambda split: grouped(load(split)), ", a WAV clip of English speech in, its words out",
-                   parts=tuple(f"speech-{group}" for group in GROUPS))
+                   parts=tuple(f"speech-{group}" for group in GROUPS), clips=CLIPS)
 PARTS = tuple(_dataset(f"speech-{group}", _group_references(group),
                        f", a WAV clip in a voice never heard ({'espeak-ng' if group == 'espeak' else 'flite'}), "
                        "its words out") for group in GROUPS)

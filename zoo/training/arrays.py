@@ -10,11 +10,14 @@ splits in three:
    (``WORKDIR/arrays.npz``, with ``arrays.json`` and ``recipe.json``). For a copy model
    (``pointer_generator``: its source frontend gives ``source_extended``) they also hold each source
    token's extended id, and targets hold a copied word's extended id, as ``zoo.data.pipeline`` makes them.
+   For speech (an audio recipe whose dataset declares ``Clips``, ``zoo.data.dataset``) they hold the
+   transcripts' ids and clip indices only: the clips themselves (gigabytes) are read, or synthesized
+   (``--synthesize``), where step 2 runs.
 2. ``KERAS_BACKEND=jax python -m zoo.training.arrays train WORKDIR`` (Keras and NumPy only, any backend): fits
    the recipe's model on those arrays, bucketed by length, compiled as ``zoo train`` compiles it
    (``compile_trainer``: a family's own loss terms included), with the recipe's schedule, scores dev
    greedy outputs by the dataset's selection metric after each epoch when exact matches
-   decide it (``DevWordErrorRate``), else (BLEU, chrF: scorers that need text) by the dev token
+   decide it (``DevWordErrorRate``), else (BLEU, chrF, speech's WER: scorers that need text) by the dev token
    cross-entropy under teacher forcing (``val_token_cross_entropy``), and keeps the best weights in
    ``WORKDIR/checkpoints`` (``AtomicCheckpoint``); a killed run resumes (``AtomicBackup``).
 3. ``zoo train RECIPE --workdir WORKDIR --epochs 0 --output DIR`` (with TensorFlow): evaluates those
@@ -46,6 +49,9 @@ log = logging.getLogger(__name__)
 
 # plus the longest allowed; a batch is padded to its bucket's width (those above the longest are unused)
 BUCKET_WIDTHS = (8, 12, 16, 24, 32, 48, 64, 96)
+# a clip batch's durations, likewise: few, as each compiles a train and a dev step (tens of seconds); on the
+# speech train split 24 % of the samples are padding, against 20 % with one every second up to 6
+CLIP_SECONDS = (2.5, 3.5, 5)
 PROXY = "token_cross_entropy"  # the dev figure that selects when exact matches cannot compute the metric
 
 
@@ -65,8 +71,7 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
 
     recipe = load_recipe(recipe)
     if "frontend" in recipe:
-        raise ValueError(f"recipe {recipe['name']!r} reads {recipe['frontend'].get('kind')} sources: id arrays "
-                         "hold text only for now; train it with `zoo train`")
+        return _write_clips(recipe, pathlib.Path(workdir))
     selection = _selection(recipe["dataset"])  # before any work: step 2 must be able to compute it
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +98,56 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
              "dev_sources": dev_sources, "dev_sources_too_long": len(references) - dev_sources,
              "init_from": recipe.get("init_from"), **({"distillation": distilled} if distilled else {}),
              "selection": selection}
+    (workdir / "arrays.json").write_text(json.dumps(about, indent=2))
+    (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
+    log.info("wrote %s: %s", path, about)
+    return path
+
+
+def _write_clips(recipe: dict, workdir: pathlib.Path) -> pathlib.Path:
+    """``write`` for an audio recipe whose dataset declares its clips (``zoo.data.dataset.Clips``): no audio is
+    read here, only transcripts. ``arrays.npz`` holds ``train_clip`` (n,) and ``dev_clip`` (d,), the clips
+    (indices into the split's ``Clips.waveforms``) whose transcript the target tokenizer keeps (not empty,
+    at most ``max_target_length`` tokens), and their ids ``train_target`` (n, max_target_length) and
+    ``dev_target`` (d, max_target_length); ``arrays.json`` a ``"clips"`` entry for ``train``."""
+    import tensorflow as tf
+
+    from zoo import data
+    from zoo.training.train import load_initial_model, run_tokenizers, source_frontend
+
+    declared = data.get(recipe["dataset"])
+    frontend = source_frontend(recipe, None, None)
+    if frontend.kind != "audio" or declared.clips is None:
+        raise ValueError(f"recipe {recipe['name']!r} reads {frontend.kind} sources: arrays hold text, or the audio "
+                         "of a dataset that declares its clips (speech); train it with `zoo train`")
+    clips = declared.clips
+    if frontend.sample_rate != clips.sample_rate:
+        raise ValueError(f"recipe {recipe['name']!r} listens at {frontend.sample_rate} Hz but dataset "
+                         f"{declared.name!r}'s clips are at {clips.sample_rate} Hz: arrays are not resampled")
+    # dev scores teacher-forced (step 3 decodes): greedy decoding of every dev clip is not built here
+    selection = {"metric": declared.selection, "scorer": declared.metrics[declared.selection], "proxy": PROXY}
+    workdir.mkdir(parents=True, exist_ok=True)
+    init = load_initial_model(recipe) if "init_from" in recipe else None
+    transcripts = {split: list(clips.transcripts(split)) for split in ("train", "dev")}
+    _, target_tokenizer = run_tokenizers(recipe, workdir, [(None, text) for text in transcripts["train"]], init)
+    width, arrays, dropped = recipe["max_target_length"], {}, {}
+    for split, texts in transcripts.items():
+        ids = target_tokenizer.encode(tf.constant(texts))  # (clips, None) ragged
+        lengths = ids.row_lengths().numpy()
+        kept = np.flatnonzero((lengths > 0) & (lengths <= width))
+        arrays[f"{split}_clip"] = kept
+        arrays[f"{split}_target"] = ids.to_tensor(0, shape=[None, width]).numpy()[kept]
+        dropped[split] = {"empty": int((lengths == 0).sum()), "too_long": int((lengths > width).sum())}
+    path = workdir / "arrays.npz"
+    np.savez_compressed(path, **{name: value.astype("int32") for name, value in arrays.items()})
+    if init is not None:
+        init.model.save_weights(str(workdir / "init.weights.h5"))
+    about = {"source_vocab_size": None, "target_vocab_size": len(target_tokenizer.vocabulary),
+             "train_examples": len(arrays["train_clip"]), "dropped_empty": dropped["train"]["empty"],
+             "dropped_too_long": dropped["train"]["too_long"], "dev_sources": len(arrays["dev_clip"]),
+             "init_from": recipe.get("init_from"), "selection": selection,
+             "clips": {"dataset": declared.name, "sample_rate": frontend.sample_rate,
+                       "max_seconds": frontend.max_seconds}}
     (workdir / "arrays.json").write_text(json.dumps(about, indent=2))
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     log.info("wrote %s: %s", path, about)
@@ -134,47 +189,36 @@ def _dev_arrays(references: dict, frontend, target_tokenizer, target_width: int)
     return arrays
 
 
-class BucketedBatches(keras.utils.PyDataset):
-    """Teacher-forced batches ``({"source", "source_length", "decoder_input", [copy: "source_extended"]},
-    decoder_target, weights)`` from padded id arrays, as ``zoo.data.pipeline`` makes them, grouped by
-    length: each batch is padded to its bucket's width (``BUCKET_WIDTHS`` and the longest), so a
-    compiled train step sees only that many shapes. Batches are full: a bucket's last one is topped
-    up with other examples of the bucket drawn at random. Every epoch reshuffles the buckets and the
-    batch order (seeded). A copy model's ``source_extended`` (n, S) is cut like ``source``."""
+class _Buckets(keras.utils.PyDataset):
+    """What both kinds of batches share: teacher forcing of right-padded targets (n, T) and an epoch's
+    plan of full batches, each from one bucket of similar lengths (``self.buckets``: the rows of each);
+    a bucket's last batch is topped up with other examples of the bucket drawn at random, and every
+    epoch reshuffles the buckets and the batch order (seeded)."""
 
-    def __init__(self, source, target, batch_size: int, seed: int = 0, widths=BUCKET_WIDTHS, source_extended=None,
-                 **kwargs):
-        super().__init__(**kwargs)
-        source, target = np.asarray(source, "int32"), np.asarray(target, "int32")  # (n, S), (n, T)
-        n, target_width = target.shape
-        target_lengths = (target != 0).sum(axis=1)
-        self.source = source
-        self.source_extended = None if source_extended is None else np.asarray(source_extended, "int32")  # (n, S)
+    def _teacher_forcing(self, target, batch_size: int, seed: int):
+        target = np.asarray(target, "int32")  # (n, T)
+        n = len(target)
+        self.target_lengths = (target != 0).sum(axis=1)  # (n,)
         self.decoder_input = np.concatenate([np.full((n, 1), START_ID, "int32"), target], axis=1)  # (n, T + 1)
         self.decoder_target = np.concatenate([target, np.zeros((n, 1), "int32")], axis=1)  # (n, T + 1)
-        self.decoder_target[np.arange(n), target_lengths] = END_ID
-        lengths = np.maximum((source != 0).sum(axis=1), target_lengths + 1)
-        longest = max(source.shape[1], target_width + 1)
-        self.widths = sorted({w for w in widths if w < longest} | {longest})
-        bucket = np.searchsorted(self.widths, lengths, side="left")  # the first width >= the length
-        self.buckets = [np.flatnonzero(bucket == i) for i in range(len(self.widths))]
+        self.decoder_target[np.arange(n), self.target_lengths] = END_ID
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
-        self.batches = self._plan()
 
     def _plan(self) -> list[tuple[int, np.ndarray]]:
+        """(bucket, rows (batch_size,)) of each batch of an epoch, in order."""
         batches = []
-        for width, members in zip(self.widths, self.buckets):
+        for bucket, members in enumerate(self.buckets):
             if len(members) == 0:
                 continue
             members = self.rng.permutation(members)
             short = -len(members) % self.batch_size
             members = np.concatenate([members, self.rng.choice(members, short)])
-            batches += [(width, rows) for rows in members.reshape(-1, self.batch_size)]
+            batches += [(bucket, rows) for rows in members.reshape(-1, self.batch_size)]
         batches = [batches[i] for i in self.rng.permutation(len(batches))]
         # On TensorFlow, Keras takes a PyDataset's tensor shapes from its first two batches: when they
         # differ in width, the width is left unknown, so every bucket's batches are accepted.
-        other = next((i for i, (width, _) in enumerate(batches) if width != batches[0][0]), None)
+        other = next((i for i, (bucket, _) in enumerate(batches) if bucket != batches[0][0]), None)
         if other is not None:
             batches[1], batches[other] = batches[other], batches[1]
         return batches
@@ -182,8 +226,33 @@ class BucketedBatches(keras.utils.PyDataset):
     def __len__(self) -> int:
         return len(self.batches)
 
+    def on_epoch_end(self):
+        self.batches = self._plan()
+
+
+class BucketedBatches(_Buckets):
+    """Teacher-forced batches ``({"source", "source_length", "decoder_input", [copy: "source_extended"]},
+    decoder_target, weights)`` from padded id arrays, as ``zoo.data.pipeline`` makes them, grouped by
+    length: each batch is padded to its bucket's width (``BUCKET_WIDTHS`` and the longest), so a
+    compiled train step sees only that many shapes. A copy model's ``source_extended`` (n, S) is cut
+    like ``source``."""
+
+    def __init__(self, source, target, batch_size: int, seed: int = 0, widths=BUCKET_WIDTHS, source_extended=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self._teacher_forcing(target, batch_size, seed)
+        self.source = np.asarray(source, "int32")  # (n, S)
+        self.source_extended = None if source_extended is None else np.asarray(source_extended, "int32")  # (n, S)
+        lengths = np.maximum((self.source != 0).sum(axis=1), self.target_lengths + 1)
+        longest = max(self.source.shape[1], self.decoder_target.shape[1])
+        self.widths = sorted({w for w in widths if w < longest} | {longest})
+        bucket = np.searchsorted(self.widths, lengths, side="left")  # the first width >= the length
+        self.buckets = [np.flatnonzero(bucket == i) for i in range(len(self.widths))]
+        self.batches = self._plan()
+
     def __getitem__(self, index):
-        width, rows = self.batches[index]
+        bucket, rows = self.batches[index]
+        width = self.widths[bucket]
         decoder_target = self.decoder_target[rows, :width]  # (batch, width)
         source = self.source[rows, :width]
         inputs = {"source": source, "source_length": (source != 0).sum(axis=1).astype("int32"),
@@ -192,8 +261,50 @@ class BucketedBatches(keras.utils.PyDataset):
             inputs["source_extended"] = self.source_extended[rows, :width]
         return inputs, decoder_target, (decoder_target != 0).astype("float32")
 
-    def on_epoch_end(self):
+
+class ClipBatches(_Buckets):
+    """Teacher-forced batches ``({"source" (batch, samples) float32 in [-1, 1], "source_length" (batch,),
+    "decoder_input" (batch, T_b)}, decoder_target (batch, T_b), weights (batch, T_b))`` of audio clips,
+    as the audio frontend and ``zoo.data.pipeline`` make them from the clips' WAV files: clips grouped
+    by duration, each batch padded to its bucket's duration (``CLIP_SECONDS`` and the longest clip) and
+    to the longest target of the bucket (T_b), so a compiled train step sees one shape per bucket. A
+    bucket of fewer clips than a batch joins the next longer one (the longest bucket, the next shorter).
+
+    Args:
+        waveforms: each example's (samples,) int16 clip (the WAV file's samples).
+        target: (n, T) right-padded target ids, no <s> / </s>.
+    """
+
+    def __init__(self, waveforms, target, batch_size: int, sample_rate: int, seed: int = 0, seconds=CLIP_SECONDS,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self._teacher_forcing(target, batch_size, seed)
+        self.waveforms = waveforms
+        lengths = np.array([len(waveform) for waveform in waveforms])  # (n,) samples
+        longest = int(lengths.max())
+        widths = sorted({int(s * sample_rate) for s in seconds if s * sample_rate < longest} | {longest})
+        counts = np.bincount(np.searchsorted(widths, lengths, side="left"), minlength=len(widths))
+        while len(widths) > 1 and counts.min() < batch_size:  # the smallest bucket joins a neighbour
+            small = int(np.argmin(counts))
+            joined = small if small < len(widths) - 1 else small - 1  # the width that goes
+            counts[joined + 1] += counts[joined]
+            widths, counts = widths[:joined] + widths[joined + 1:], np.delete(counts, joined)
+        self.widths = widths
+        bucket = np.searchsorted(self.widths, lengths, side="left")
+        self.buckets = [np.flatnonzero(bucket == i) for i in range(len(self.widths))]
+        self.target_widths = [int(self.target_lengths[members].max(initial=0)) + 1 for members in self.buckets]
         self.batches = self._plan()
+
+    def __getitem__(self, index):
+        bucket, rows = self.batches[index]
+        width = self.target_widths[bucket]
+        source = np.zeros((len(rows), self.widths[bucket]), "float32")  # (batch, samples)
+        for i, row in enumerate(rows):
+            source[i, :len(self.waveforms[row])] = self.waveforms[row] / 32768.0  # as decode_wav reads 16 bits
+        decoder_target = self.decoder_target[rows, :width]  # (batch, T_b)
+        inputs = {"source": source, "source_length": np.array([len(self.waveforms[row]) for row in rows], "int32"),
+                  "decoder_input": self.decoder_input[rows, :width]}
+        return inputs, decoder_target, (decoder_target != 0).astype("float32")
 
 
 class DevWordErrorRate(keras.callbacks.Callback):
@@ -266,15 +377,18 @@ def _selection(dataset: str) -> dict:
 
 class TimeLimit(keras.callbacks.Callback):
     """Stops training after the epoch at which another epoch as long as the longest so far would pass
-    ``minutes`` since training began (the first epoch, which compiles, only counts when it is the
-    only one)."""
+    ``minutes`` since ``began`` (a ``time.monotonic()`` reading; default: when training begins). The
+    first epoch, which compiles, only counts when it is the only one."""
 
-    def __init__(self, minutes: float):
+    def __init__(self, minutes: float, began: float | None = None):
         super().__init__()
         self.seconds = 60.0 * minutes
+        self.began = began
 
     def on_train_begin(self, logs=None):
-        self.began = self.epoch_began = time.monotonic()
+        self.epoch_began = time.monotonic()
+        if self.began is None:
+            self.began = self.epoch_began
         self.durations = []  # seconds per epoch
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -289,11 +403,34 @@ class TimeLimit(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def _clip_batches(clips: dict, arrays, recipe: dict) -> list[ClipBatches]:
+    """The training and dev batches of a clips run (``_write_clips``): each split's clips from its dataset
+    (``zoo.data.dataset.Clips``), without those the audio frontend rejects (empty, longer than its
+    ``max_seconds``)."""
+    from zoo import data
+
+    source = data.get(clips["dataset"]).clips
+    longest = clips["max_seconds"] * clips["sample_rate"]
+    batches = []
+    for split in ("train", "dev"):
+        waveforms = source.waveforms(split)
+        rows = arrays[f"{split}_clip"]  # (n,) the clips whose target fits
+        fits = np.array([0 < len(waveforms[row]) <= longest for row in rows])
+        if not fits.all():
+            log.info("%s: left out %d clips empty or longer than %s s", split, (~fits).sum(), clips["max_seconds"])
+        batches.append(ClipBatches([waveforms[row] for row in rows[fits]], arrays[f"{split}_target"][fits],
+                                   recipe["batch_size"], clips["sample_rate"], seed=recipe["seed"]))
+    return batches
+
+
 def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float | None = None,
-          verbose: int | str = 2) -> dict:
+          verbose: int | str = 2, synthesize: bool = False) -> dict:
     """Step 2 (Keras only): fits the recipe in ``workdir`` on its arrays for ``epochs`` in all (default:
-    the recipe's; a resumed run trains the missing ones), or until ``minutes`` run out. Returns the
-    checkpoint state: the epochs done and the best dev figure of the dataset's selection metric."""
+    the recipe's; a resumed run trains the missing ones), or until ``minutes`` run out. A clips run reads
+    its dataset's clips (``synthesize``: makes them first where they are missing; ``minutes`` include
+    that). Returns the checkpoint state: the epochs done and the best dev figure of the dataset's
+    selection metric."""
+    began = time.monotonic()
     workdir = pathlib.Path(workdir)
     if not (workdir / "arrays.npz").is_file():
         raise FileNotFoundError(f"{workdir / 'arrays.npz'} does not exist: run `python -m zoo.training.arrays write "
@@ -301,6 +438,12 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
     recipe = json.loads((workdir / "recipe.json").read_text())
     about = json.loads((workdir / "arrays.json").read_text())
     arrays = np.load(workdir / "arrays.npz")
+    if synthesize and "clips" in about:  # first: its processes fork before the backend starts any thread
+        from zoo import data
+
+        clips = data.get(about["clips"]["dataset"]).clips
+        if clips.build is not None:
+            clips.build(("dev", "train"))
     keras.utils.set_random_seed(recipe["seed"])
     model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": about["source_vocab_size"],
                                             "target_vocab_size": about["target_vocab_size"]},
@@ -311,19 +454,23 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
         set_output_prior(model, log_prior(arrays["train_target"], len(arrays["train_target"]),
                                           about["target_vocab_size"]))
     compile_trainer(model, recipe)
-    copy = "train_source_extended" in arrays  # a copy model's arrays (``write``)
-    batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"], seed=recipe["seed"],
-                              source_extended=arrays["train_source_extended"] if copy else None)
     selection = about.get("selection") or _selection(recipe["dataset"])  # arrays.json of older runs has none
+    copy = "train_source_extended" in arrays  # a copy model's arrays (``write``)
+    if "clips" in about:
+        batches, validation = _clip_batches(about["clips"], arrays, recipe)
+    else:
+        batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"],
+                                  seed=recipe["seed"], source_extended=arrays["train_source_extended"] if copy else None)
+        validation = None
+        if selection.get("proxy"):  # dev batches as training's, scored by teacher forcing
+            rows = arrays["dev_reference_row"]
+            validation = BucketedBatches(arrays["dev_source"][rows], arrays["dev_target"], recipe["batch_size"],
+                                         seed=recipe["seed"],
+                                         source_extended=arrays["dev_source_extended"][rows] if copy else None)
     backup = AtomicBackup(str(workdir / "backup"))
-    if selection.get("proxy"):  # dev batches as training's, scored by teacher forcing
-        rows = arrays["dev_reference_row"]
-        validation = BucketedBatches(arrays["dev_source"][rows], arrays["dev_target"], recipe["batch_size"],
-                                     seed=recipe["seed"],
-                                     source_extended=arrays["dev_source_extended"][rows] if copy else None)
+    if selection.get("proxy"):
         monitor, dev_score = Monitor(f"val_{selection['proxy']}", "min"), []
     else:
-        validation = None
         monitor = Monitor.of(selection["metric"], selection["scorer"])
         dev_score = [DevWordErrorRate(model, arrays["dev_source"], arrays["dev_reference"], arrays["dev_reference_row"],
                                       metric=selection["metric"], scorer=selection["scorer"],
@@ -334,7 +481,7 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
         backup,
         lr_callback(recipe, monitor),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
-        *([TimeLimit(minutes)] if minutes else []),
+        *([TimeLimit(minutes, began)] if minutes else []),
     ]
     log.info("training %s on %s: %d parameters, %d batches of %d per epoch", recipe["name"], keras.backend.backend(),
              model.count_params(), len(batches), recipe["batch_size"])
@@ -354,13 +501,16 @@ def main(argv=None) -> None:
     train_command.add_argument("workdir")
     train_command.add_argument("--epochs", type=int, help="total epochs (default: the recipe's)")
     train_command.add_argument("--minutes", type=float, help="stop before this much time has passed")
+    train_command.add_argument("--synthesize", action="store_true",
+                               help="a clips run (speech): synthesize its clips first where they are missing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         if args.command == "write":
             print(write(args.recipe, args.workdir))
         else:
-            print(json.dumps(train(args.workdir, epochs=args.epochs, minutes=args.minutes)))
+            state = train(args.workdir, epochs=args.epochs, minutes=args.minutes, synthesize=args.synthesize)
+            print(json.dumps(state))
     except (KeyError, ValueError, TypeError, FileNotFoundError) as error:  # one line, as the zoo CLI says it
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
 

@@ -253,9 +253,10 @@ def _saved_tokenizer(recipe: dict, workdir: pathlib.Path, side: str) -> Tokenize
     return None
 
 
-def _tokenizers(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -> tuple[Tokenizer | None, Tokenizer]:
+def run_tokenizers(recipe: dict, workdir: pathlib.Path, train_pairs, init=None) -> tuple[Tokenizer | None, Tokenizer]:
     """The run's (source, target) tokenizers over their vocabularies (and SentencePiece models), saved in
-    ``workdir`` (``zoo.hub.save_tokenizer``); a media source has none (None)."""
+    ``workdir`` (``zoo.hub.save_tokenizer``); a media source has none (None), and only ``train_pairs``'
+    targets are read."""
     if "frontend" in recipe:
         target = _saved_tokenizer(recipe, workdir, "target")
         if target is None:
@@ -301,7 +302,7 @@ def training_data(recipe: dict, workdir: pathlib.Path, init=None):
         train_pairs, distilled = teacher_pairs(recipe, workdir)
     else:
         train_pairs = data.load(recipe["dataset"], "train")
-    source_tokenizer, target_tokenizer = _tokenizers(recipe, workdir, train_pairs, init)
+    source_tokenizer, target_tokenizer = run_tokenizers(recipe, workdir, train_pairs, init)
     return train_pairs, distilled, source_tokenizer, target_tokenizer
 
 
