@@ -1,6 +1,7 @@
 """Speech to text (zoo/data/speech.py, zoo/models/las.py): the synthesized corpus holds voices and texts
 out as it says, the committed test clips are what the plan says, the pyramid reduces time 8x with
 masks right, and a tiny Listen, Attend and Spell learns a handful of committed clips."""
+import dataclasses
 import io
 import wave
 
@@ -50,6 +51,26 @@ def test_the_committed_test_clips_are_16_khz_wavs_of_the_planned_texts():
     assert speech.load_group("flite")[0][0] == pairs[0][0]  # the noise is seeded
     references = speech.DATASET.references("test")
     assert len(references) == 2 * speech.TEST_SIZE
+
+
+def test_the_cached_clips_are_the_plans_and_a_missing_or_stale_cache_is_named(tmp_path, monkeypatch):
+    """``speech.CLIPS`` (training from arrays) reads the synthesized cache: in plan order, or an error."""
+    monkeypatch.setenv("ZOO_SPEECH_CACHE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="run `python -m zoo.data.speech cache`"):
+        speech.CLIPS.waveforms("dev")
+    with monkeypatch.context() as context:  # a machine without the synthesizers
+        context.setenv("PATH", str(tmp_path))
+        with pytest.raises(FileNotFoundError, match="needs espeak-ng and flite on PATH"):
+            speech.CLIPS.build(("dev",))
+    utterances = speech.plan("dev")
+    assert speech.CLIPS.transcripts("dev") == [u.text for u in utterances]
+    samples = np.arange(2 * len(utterances), dtype="int16")
+    stale = [dataclasses.replace(u, text="hello") for u in utterances]
+    speech._store(speech._cache_path("dev"), samples, stale, [2] * len(utterances))
+    with pytest.raises(ValueError, match="does not hold the dev plan's clips: delete it"):
+        speech.CLIPS.waveforms("dev")
+    speech._store(speech._cache_path("dev"), samples, utterances, [2] * len(utterances))
+    assert [clip.tolist() for clip in speech.CLIPS.waveforms("dev")[:2]] == [[0, 1], [2, 3]]
 
 
 def test_mu_law_keeps_the_voice_38_db_above_its_quantization():

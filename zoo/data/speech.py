@@ -16,7 +16,9 @@ of Debian, held out by voice and by text (no real English speech corpus ships in
 - **Storage**: the test split (``TEST_FILE``, ~7 MB) is committed as clean 16 kHz audio in 8-bit mu-law
   (quantization noise ~38 dB below the voice), its white noise added from the seed when loaded; train and dev are synthesized once into a local cache
   (``build_cache``, ``python -m zoo.data.speech cache``; needs ``apt-get install espeak-ng flite``)
-  under ``$ZOO_SPEECH_CACHE`` (default ``~/.cache/seq2seq-zoo/speech``).
+  under ``$ZOO_SPEECH_CACHE`` (default ``~/.cache/seq2seq-zoo/speech``). ``CLIPS`` hands train and dev to
+  ``zoo.training.arrays`` as arrays, synthesizing the cache where asked (a GPU machine without the
+  synthesizers: ``tools/gpu/synthesizers.sh``).
 """
 from __future__ import annotations
 
@@ -325,13 +327,18 @@ def load_group(group: str) -> tuple[tuple[bytes, str], ...]:
 
 def cached_clips(split: str) -> tuple[list[np.ndarray], list[str]]:
     """The train or dev split's clips ((samples,) int16 at 16 kHz, noise included) and transcripts, in
-    plan order, from the cache (``build_cache``); a FileNotFoundError says how to make it."""
+    plan order, from the cache (``build_cache``); a FileNotFoundError says how to make it, a ValueError
+    that a cache of another plan must go."""
     path = _cache_path(split)
     if not path.exists():
         raise FileNotFoundError(
             f"the speech {split} split is synthesized, not shipped: run `python -m zoo.data.speech cache` "
             f"(needs `apt-get install espeak-ng flite`; writes {path})")
-    return _read(path)
+    pcms, stored_texts = _read(path)
+    if stored_texts != _transcripts(split):
+        raise ValueError(f"{path} does not hold the {split} plan's clips: delete it and run "
+                         "`python -m zoo.data.speech cache` again")
+    return pcms, stored_texts
 
 
 @functools.lru_cache(maxsize=None)
@@ -344,6 +351,7 @@ def load(split: str) -> tuple[tuple[bytes, str], ...]:
 
 
 def _synthesize(splits) -> None:
+    """``build_cache`` of those splits, or a FileNotFoundError where a synthesizer is missing."""
     if shutil.which("espeak-ng") is None or shutil.which("flite") is None:
         raise FileNotFoundError("synthesizing the speech clips needs espeak-ng and flite on PATH: "
                                 "`apt-get install espeak-ng flite` (a GPU machine: tools/gpu/synthesizers.sh)")
@@ -354,16 +362,9 @@ def _transcripts(split: str) -> list[str]:
     return [utterance.text for utterance in plan(split)]
 
 
-def _waveforms(split: str) -> list[np.ndarray]:
-    pcms, stored_texts = cached_clips(split)
-    if stored_texts != _transcripts(split):
-        raise ValueError(f"{_cache_path(split)} does not hold the {split} plan's clips: delete it and run "
-                         "`python -m zoo.data.speech cache` again")
-    return pcms
-
-
 # train and dev as arrays, for zoo.training.arrays: the plan's texts need no audio; the clips, the cache
-CLIPS = Clips(sample_rate=SAMPLE_RATE, transcripts=_transcripts, waveforms=_waveforms, build=_synthesize)
+CLIPS = Clips(sample_rate=SAMPLE_RATE, transcripts=_transcripts, waveforms=lambda split: cached_clips(split)[0],
+              build=_synthesize)
 
 
 SPEECH_METRICS = {"wer": "wer", "cer": "cer"}
