@@ -88,16 +88,22 @@ def write(recipe, workdir: str | os.PathLike) -> pathlib.Path:
     arrays.update(_dev_arrays(references, frontend, target_tokenizer, target_width))
     if selection.get("proxy"):  # scored by teacher forcing: each reference as a target, without </s>
         arrays["dev_target"] = np.where(arrays["dev_reference"] == END_ID, 0, arrays["dev_reference"])[:, :target_width]
-    path = workdir / "arrays.npz"
-    np.savez_compressed(path, **{name: value.astype("int32") for name, value in arrays.items()})
-    if init is not None:
-        init.model.save_weights(str(workdir / "init.weights.h5"))
     dev_sources = len(arrays["dev_source"])
     about = {"source_vocab_size": len(source_vocab), "target_vocab_size": len(target_vocab),
              "train_examples": report.kept, "dropped_empty": report.empty, "dropped_too_long": report.too_long,
              "dev_sources": dev_sources, "dev_sources_too_long": len(references) - dev_sources,
              "init_from": recipe.get("init_from"), **({"distillation": distilled} if distilled else {}),
              "selection": selection}
+    return _save(workdir, arrays, about, recipe, init)
+
+
+def _save(workdir: pathlib.Path, arrays: dict, about: dict, recipe: dict, init) -> pathlib.Path:
+    """Step 1's files: ``arrays.npz`` (int32), ``arrays.json`` (``about``), ``recipe.json``, and the
+    initial model's weights (``init.weights.h5``) when there is one. Returns the path of ``arrays.npz``."""
+    path = workdir / "arrays.npz"
+    np.savez_compressed(path, **{name: value.astype("int32") for name, value in arrays.items()})
+    if init is not None:
+        init.model.save_weights(str(workdir / "init.weights.h5"))
     (workdir / "arrays.json").write_text(json.dumps(about, indent=2))
     (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
     log.info("wrote %s: %s", path, about)
@@ -138,20 +144,13 @@ def _write_clips(recipe: dict, workdir: pathlib.Path) -> pathlib.Path:
         arrays[f"{split}_clip"] = kept
         arrays[f"{split}_target"] = ids.to_tensor(0, shape=[None, width]).numpy()[kept]
         dropped[split] = {"empty": int((lengths == 0).sum()), "too_long": int((lengths > width).sum())}
-    path = workdir / "arrays.npz"
-    np.savez_compressed(path, **{name: value.astype("int32") for name, value in arrays.items()})
-    if init is not None:
-        init.model.save_weights(str(workdir / "init.weights.h5"))
     about = {"source_vocab_size": None, "target_vocab_size": len(target_tokenizer.vocabulary),
              "train_examples": len(arrays["train_clip"]), "dropped_empty": dropped["train"]["empty"],
              "dropped_too_long": dropped["train"]["too_long"], "dev_sources": len(arrays["dev_clip"]),
              "init_from": recipe.get("init_from"), "selection": selection,
              "clips": {"dataset": declared.name, "sample_rate": frontend.sample_rate,
                        "max_seconds": frontend.max_seconds}}
-    (workdir / "arrays.json").write_text(json.dumps(about, indent=2))
-    (workdir / "recipe.json").write_text(json.dumps(recipe, indent=2))
-    log.info("wrote %s: %s", path, about)
-    return path
+    return _save(workdir, arrays, about, recipe, init)
 
 
 def _dev_arrays(references: dict, frontend, target_tokenizer, target_width: int) -> dict:
