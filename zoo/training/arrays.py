@@ -204,6 +204,14 @@ class _Buckets(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
 
+    def _group(self, lengths, widths) -> None:
+        """Buckets the examples by ``lengths`` (n,): each into the first of ``widths`` (ascending, the last
+        >= every length) that holds it; then plans the first epoch."""
+        self.widths = list(widths)
+        bucket = np.searchsorted(self.widths, lengths, side="left")  # the first width >= the length
+        self.buckets = [np.flatnonzero(bucket == i) for i in range(len(self.widths))]
+        self.batches = self._plan()
+
     def _plan(self) -> list[tuple[int, np.ndarray]]:
         """(bucket, rows (batch_size,)) of each batch of an epoch, in order."""
         batches = []
@@ -244,10 +252,7 @@ class BucketedBatches(_Buckets):
         self.source_extended = None if source_extended is None else np.asarray(source_extended, "int32")  # (n, S)
         lengths = np.maximum((self.source != 0).sum(axis=1), self.target_lengths + 1)
         longest = max(self.source.shape[1], self.decoder_target.shape[1])
-        self.widths = sorted({w for w in widths if w < longest} | {longest})
-        bucket = np.searchsorted(self.widths, lengths, side="left")  # the first width >= the length
-        self.buckets = [np.flatnonzero(bucket == i) for i in range(len(self.widths))]
-        self.batches = self._plan()
+        self._group(lengths, sorted({w for w in widths if w < longest} | {longest}))
 
     def __getitem__(self, index):
         bucket, rows = self.batches[index]
@@ -279,7 +284,7 @@ class ClipBatches(_Buckets):
         super().__init__(**kwargs)
         self._teacher_forcing(target, batch_size, seed)
         self.waveforms = waveforms
-        lengths = np.array([len(waveform) for waveform in waveforms])  # (n,) samples
+        self.lengths = lengths = np.array([len(waveform) for waveform in waveforms], "int32")  # (n,) samples
         longest = int(lengths.max())
         widths = sorted({int(s * sample_rate) for s in seconds if s * sample_rate < longest} | {longest})
         counts = np.bincount(np.searchsorted(widths, lengths, side="left"), minlength=len(widths))
@@ -288,20 +293,17 @@ class ClipBatches(_Buckets):
             joined = small if small < len(widths) - 1 else small - 1  # the width that goes
             counts[joined + 1] += counts[joined]
             widths, counts = widths[:joined] + widths[joined + 1:], np.delete(counts, joined)
-        self.widths = widths
-        bucket = np.searchsorted(self.widths, lengths, side="left")
-        self.buckets = [np.flatnonzero(bucket == i) for i in range(len(self.widths))]
+        self._group(lengths, widths)
         self.target_widths = [int(self.target_lengths[members].max(initial=0)) + 1 for members in self.buckets]
-        self.batches = self._plan()
 
     def __getitem__(self, index):
         bucket, rows = self.batches[index]
         width = self.target_widths[bucket]
         source = np.zeros((len(rows), self.widths[bucket]), "float32")  # (batch, samples)
         for i, row in enumerate(rows):
-            source[i, :len(self.waveforms[row])] = self.waveforms[row] / 32768.0  # as decode_wav reads 16 bits
+            source[i, :self.lengths[row]] = self.waveforms[row] / 32768.0  # as decode_wav reads 16 bits
         decoder_target = self.decoder_target[rows, :width]  # (batch, T_b)
-        inputs = {"source": source, "source_length": np.array([len(self.waveforms[row]) for row in rows], "int32"),
+        inputs = {"source": source, "source_length": self.lengths[rows],
                   "decoder_input": self.decoder_input[rows, :width]}
         return inputs, decoder_target, (decoder_target != 0).astype("float32")
 
@@ -402,13 +404,10 @@ class TimeLimit(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _clip_batches(clips: dict, arrays, recipe: dict) -> list[ClipBatches]:
-    """The training and dev batches of a clips run (``_write_clips``): each split's clips from its dataset
-    (``zoo.data.dataset.Clips``), without those the audio frontend rejects (empty, longer than its
-    ``max_seconds``)."""
-    from zoo import data
-
-    source = data.get(clips["dataset"]).clips
+def _clip_batches(source, clips: dict, arrays, recipe: dict) -> list[ClipBatches]:
+    """The training and dev batches of a clips run (``_write_clips``; ``clips``: its arrays.json entry): each
+    split's clips from its dataset's ``source`` (``zoo.data.dataset.Clips``), without those the audio
+    frontend rejects (empty, longer than its ``max_seconds``)."""
     longest = clips["max_seconds"] * clips["sample_rate"]
     batches = []
     for split in ("train", "dev"):
@@ -437,11 +436,12 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
     recipe = json.loads((workdir / "recipe.json").read_text())
     about = json.loads((workdir / "arrays.json").read_text())
     arrays = np.load(workdir / "arrays.npz")
-    if synthesize and "clips" in about:  # first: its processes fork before the backend starts any thread
+    clips = None
+    if "clips" in about:
         from zoo import data
 
         clips = data.get(about["clips"]["dataset"]).clips
-        if clips.build is not None:
+        if synthesize and clips.build is not None:  # first: its processes fork before the backend starts a thread
             clips.build(("dev", "train"))
     keras.utils.set_random_seed(recipe["seed"])
     model = models.build(recipe["family"], {**recipe["model"], "source_vocab_size": about["source_vocab_size"],
@@ -455,11 +455,12 @@ def train(workdir: str | os.PathLike, epochs: int | None = None, minutes: float 
     compile_trainer(model, recipe)
     selection = about.get("selection") or _selection(recipe["dataset"])  # arrays.json of older runs has none
     copy = "train_source_extended" in arrays  # a copy model's arrays (``write``)
-    if "clips" in about:
-        batches, validation = _clip_batches(about["clips"], arrays, recipe)
+    if clips is not None:
+        batches, validation = _clip_batches(clips, about["clips"], arrays, recipe)
     else:
         batches = BucketedBatches(arrays["train_source"], arrays["train_target"], recipe["batch_size"],
-                                  seed=recipe["seed"], source_extended=arrays["train_source_extended"] if copy else None)
+                                  seed=recipe["seed"],
+                                  source_extended=arrays["train_source_extended"] if copy else None)
         validation = None
         if selection.get("proxy"):  # dev batches as training's, scored by teacher forcing
             rows = arrays["dev_reference_row"]
